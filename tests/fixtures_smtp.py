@@ -1,1 +1,16 @@
-"""Placeholder: filled in by its owner."""
+"""SMTP fixtures: a real aiosmtpd server on 127.0.0.1, one per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from service.embedded_smtp import CapturingSmtpServer
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[CapturingSmtpServer]:
+    """A started server; it records every accepted message and can be told to fail."""
+    with CapturingSmtpServer() as server:
+        yield server

@@ -1,0 +1,151 @@
+"""What kind of file an attachment really is: content first, the name second.
+
+Clerks rename files ("bao cao.doc" that is a .docx, an HTML export named .xls), so the
+extension is only a hint; but a program named .docx must not be treated as a report.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+
+from parsers.safety import (
+    CFB_MAGIC,
+    Limits,
+    UnsafeFileError,
+    cfb_stream_names,
+    check_cfb,
+    has_macros,
+    zip_infos,
+)
+from parsers.types import FileProblem, extension, make_problem
+
+__all__ = ["KIND_BY_EXTENSION", "detect_kind"]
+
+KIND_BY_EXTENSION: dict[str, str] = {
+    "docx": "docx", "dotx": "docx", "docm": "docm", "dotm": "docm",
+    "xlsx": "xlsx", "xltx": "xlsx", "xlsm": "xlsm", "xltm": "xlsm",
+    "doc": "doc", "dot": "doc", "rtf": "doc",
+    "xls": "xls", "xlt": "xls",
+    "pdf": "pdf",
+    "png": "image", "jpg": "image", "jpeg": "image", "tif": "image", "tiff": "image",
+    "gif": "image", "bmp": "image", "webp": "image", "heic": "image", "heif": "image",
+    "zip": "archive", "rar": "archive", "7z": "archive", "gz": "archive", "tar": "archive",
+    "txt": "text", "csv": "text",
+}  # fmt: skip
+_ZIP_OFFICE = frozenset({"docx", "docm", "xlsx", "xlsm"})
+_DOCUMENT_KINDS = _ZIP_OFFICE | {"doc", "xls", "pdf", "text"}
+_EXECUTABLE_EXT = frozenset({"exe", "com", "scr", "dll", "msi", "bat", "cmd", "js", "vbs", "jar"})
+
+_IMAGE_MAGIC = (
+    b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"GIF87a", b"GIF89a", b"BM",
+)  # fmt: skip
+_ARCHIVE_MAGIC = (b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b")
+_EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe")
+_HEIF_BRANDS = (b"heic", b"heix", b"mif1", b"msf1", b"heif", b"hevc", b"avif")
+
+
+def _by_extension(filename: str, default: str = "other") -> str:
+    return KIND_BY_EXTENSION.get(extension(filename), default)
+
+
+def _zip_kind(filename: str, data: bytes) -> tuple[str, FileProblem | None]:
+    ext_kind = _by_extension(filename)
+    try:
+        infos = zip_infos(data, filename, Limits())
+    except UnsafeFileError as exc:
+        # A broken or oversized directory: keep the name's word for the kind; only an Office
+        # file is ever opened, and extract() judges it again with the caller's limits.
+        kind = ext_kind if ext_kind in _ZIP_OFFICE else "archive"
+        return kind, exc.problem if exc.problem.code == "corrupt" else None
+    names = {info.filename for info in infos}
+    if "word/document.xml" in names:
+        family = "docx"
+    elif "xl/workbook.xml" in names:
+        family = "xlsx"
+    elif ext_kind in _ZIP_OFFICE and "[Content_Types].xml" in names:
+        # An Office package with unusual part names (some generators): trust the name.
+        family = "xlsx" if ext_kind.startswith("xls") else "docx"
+    else:
+        return "archive", None
+    macro = has_macros(names) or ext_kind in ("docm", "xlsm")
+    if not macro and "[Content_Types].xml" in names:
+        macro = has_macros(set(), _head_of_member(data, "[Content_Types].xml"))
+    return (family[:-1] + "m" if macro else family), None
+
+
+def _head_of_member(data: bytes, name: str, limit: int = 256 * 1024) -> bytes:
+    """At most `limit` inflated bytes of one member; b"" when it cannot be read."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(name) as part:
+            return part.read(limit)
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError, EOFError, zlib.error):
+        return b""
+
+
+def _looks_textual(head: bytes) -> bool:
+    if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return True
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the sample's end is still UTF-8.
+        if exc.start < len(head) - 3:
+            return False
+    return True
+
+
+def detect_kind(filename: str, data: bytes) -> tuple[str, FileProblem | None]:
+    """The file's kind (see `ParsedFile.kind`) and a problem when the bytes forbid reading it.
+
+    Problems here: "empty", "corrupt" (an Office name on bytes that are no Office file),
+    "encrypted" (password-protected OOXML), "kind-mismatch" (a program under a document's
+    name), "unsupported" (a program under its own name).
+    """
+    ext = extension(filename)
+    ext_kind = _by_extension(filename)
+    if not data:
+        return ext_kind, make_problem("empty", filename)
+    head = data[:4096]
+
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
+        return _zip_kind(filename, data)
+    if head.startswith(CFB_MAGIC):
+        encrypted = check_cfb(data, filename)
+        if encrypted is not None:
+            return (ext_kind if ext_kind in _ZIP_OFFICE else "other"), encrypted
+        names = cfb_stream_names(data)
+        if "WordDocument" in names:
+            return "doc", None
+        if "Workbook" in names or "Book" in names:
+            return "xls", None
+        return (ext_kind if ext_kind in ("doc", "xls") else "other"), None
+    if b"%PDF-" in data[:1024]:
+        return "pdf", None
+    if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return "image", None
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "image", None
+    if head.startswith(_ARCHIVE_MAGIC):
+        return "archive", None
+    if head.startswith(_EXECUTABLE_MAGIC):
+        if ext_kind in _DOCUMENT_KINDS or ext_kind == "image":
+            return "other", make_problem("kind-mismatch", filename, f".{ext}")
+        return "other", make_problem("unsupported", filename)
+    if head.startswith(b"{\\rtf"):
+        return "doc", None
+    if ext_kind in _ZIP_OFFICE:
+        return ext_kind, make_problem("corrupt", filename)
+    if _looks_textual(head):
+        # HTML or XML exports named .doc/.xls are common; they are kept as the name says.
+        if ext_kind in ("doc", "xls"):
+            return ext_kind, None
+        if ext in _EXECUTABLE_EXT:
+            return "other", make_problem("unsupported", filename)
+        return "text", None
+    if ext in _EXECUTABLE_EXT:
+        return "other", make_problem("unsupported", filename)
+    return ext_kind if ext_kind not in ("text",) else "other", None

@@ -1,0 +1,116 @@
+"""The acknowledgement a unit receives for each message: queued in the outbox, never sent inline.
+
+Queuing in the same transaction as the submission means a crash can lose neither: both exist or
+neither does. The outbox key makes a second queueing of the same acknowledgement a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailer.compose import make_message_id
+from mailer.message import Envelope
+from service.bootstrap import App
+from service.deadlines import format_date, format_datetime
+from service.intake import Decision, FileReport
+from service.render import human_size, render_email
+from store.models import InboundMessage, Outbox, Submission
+
+NOT_READ = "lưu nguyên bản, chưa đọc được nội dung"
+
+
+def acknowledgement_key(message: InboundMessage, decision: Decision,
+                        submission: Submission | None) -> str:
+    if submission is not None and decision.round is not None and decision.unit is not None:
+        return f"ack:{decision.round.code}:{decision.unit.code}:v{submission.version}"
+    return f"ack:message:{message.dedup_key}"
+
+
+def _first_on_time(session: Session, submission: Submission) -> bool:
+    earlier = session.scalar(
+        select(Submission.id).where(
+            Submission.round_id == submission.round_id,
+            Submission.unit_id == submission.unit_id,
+            Submission.version < submission.version,
+            Submission.on_time.is_(True),
+        )
+    )
+    return earlier is not None
+
+
+def acknowledgement_context(
+    app: App, message: InboundMessage, decision: Decision, submission: Submission | None,
+    files: Sequence[FileReport], first_on_time: bool,
+) -> dict[str, Any]:
+    assert decision.unit is not None
+    file_items = []
+    file_problem_indexes = {p.file_index for p in decision.problems if p.file_index is not None}
+    for index, f in enumerate(files):
+        problems = [p.text for p in decision.problems if p.file_index == index]
+        notes = list(f.parsed.notes)
+        status = "; ".join(notes) if notes else NOT_READ
+        if problems and not f.parsed.readable:
+            status = "chưa đọc được"
+        file_items.append({
+            "name": f.filename,
+            "size_text": human_size(f.size),
+            "readable": f.parsed.readable and index not in file_problem_indexes,
+            "status": status,
+            "problems": problems,
+        })
+    other = [p.text for p in decision.problems if p.file_index is None]
+    timeliness = decision.timeliness
+    return {
+        "office_name": app.settings.office.name,
+        "signature": app.settings.office.signature,
+        "unit_name": decision.unit.name,
+        "round_title": decision.round.title if decision.round else "",
+        "last_day": format_date(decision.round.last_day) if decision.round else "",
+        "received_at": format_datetime(message.received_at),
+        "counted": submission is not None,
+        "reason": decision.reason or "",
+        "on_time": bool(timeliness and timeliness.on_time),
+        "days_late": timeliness.days_late if timeliness else 0,
+        "version": submission.version if submission else 1,
+        "first_on_time": first_on_time,
+        "files": file_items,
+        "other_problems": other,
+        "has_problems": bool(decision.problems),
+    }
+
+
+def queue_acknowledgement(
+    session: Session, app: App, message: InboundMessage, envelope: Envelope,
+    decision: Decision, submission: Submission | None, files: Sequence[FileReport],
+) -> int:
+    """Add the acknowledgement to the outbox; returns 1 if queued, 0 if it already was."""
+    if not envelope.sender:
+        return 0
+    key = acknowledgement_key(message, decision, submission)
+    if session.scalar(select(Outbox.id).where(Outbox.key == key)) is not None:
+        return 0
+    first_on_time = submission is not None and _first_on_time(session, submission)
+    context = acknowledgement_context(app, message, decision, submission, files, first_on_time)
+    email = render_email("acknowledgement", context)
+    session.add(Outbox(
+        key=key,
+        kind="acknowledgement",
+        to_addr=envelope.sender,
+        subject=email.subject,
+        body_text=email.text,
+        body_html=email.html,
+        message_id_header=make_message_id(key, app.settings.message_id_domain),
+        in_reply_to=envelope.message_id,
+        round_id=decision.round.id if decision.round else None,
+        unit_id=decision.unit.id if decision.unit else None,
+        submission_id=submission.id if submission else None,
+        status="pending",
+        attempts=0,
+        next_attempt_at=app.clock(),
+        created_at=app.clock(),
+    ))
+    return 1

@@ -1,0 +1,360 @@
+"""The `baocao` command: thin wrappers that read settings, build the App, call a service function.
+
+Messages are Vietnamese; a wrong config or argument exits with status 2, a failed operation with 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from mailer.errors import MailerError
+from service.bootstrap import App, build_app
+from service.config import ConfigError, load_settings
+from service.deadlines import DeadlineRule, format_date, parse_vn_date
+from service.status import UnknownRound, describe_row, round_status
+from store.errors import StoreError
+from store.models import UNIT_KIND_LABELS, Outbox, Round, Unit
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+err_console = Console(stderr=True)
+
+STATUS_STYLES = {"on_time": "green", "late": "yellow", "missing": "red"}
+KIND_LABELS = {"plan": "Kế hoạch", "periodic": "Báo cáo định kỳ", "adhoc": "Đột xuất"}
+
+
+class Context:
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self._app: App | None = None
+
+    def app(self) -> App:
+        if self._app is None:
+            self._app = build_app(load_settings(self.config))
+        return self._app
+
+
+def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn expected failures into one Vietnamese line and an exit status, not a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            err_console.print(f"[red]Lỗi cấu hình:[/red] {exc}", highlight=False)
+            sys.exit(2)
+        except (ValueError, UnknownRound) as exc:
+            err_console.print(f"[red]Lỗi:[/red] {exc}", highlight=False)
+            sys.exit(2)
+        except (MailerError, StoreError) as exc:
+            err_console.print(f"[red]Thất bại:[/red] {exc}", highlight=False)
+            sys.exit(1)
+
+    return wrapper
+
+
+def parse_date_option(
+    _ctx: click.Context, param: click.Parameter, value: str | None
+) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse_vn_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "-c", type=click.Path(path_type=Path), envvar="BAOCAO_CONFIG",
+    default="baocao.toml", show_default=True, help="Tệp cấu hình (hoặc biến BAOCAO_CONFIG).",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Ghi nhật ký chi tiết.")
+@click.pass_context
+def cli(ctx: click.Context, config: Path, verbose: bool) -> None:
+    """baocao — tiếp nhận báo cáo của các đơn vị qua email cho Phòng/Sở Nội vụ."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = Context(config)
+
+
+# --- database ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Cơ sở dữ liệu: nâng cấp, kiểm tra."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+@friendly_errors
+def db_upgrade(obj: Context) -> None:
+    """Tạo hoặc nâng cấp cơ sở dữ liệu lên phiên bản mới nhất."""
+    obj.app()
+    console.print("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+
+
+@db.command("check")
+@click.pass_obj
+@friendly_errors
+def db_check(obj: Context) -> None:
+    """Kiểm tra mô hình dữ liệu và các bản migration khớp nhau (dùng trong CI)."""
+    from store.db import check
+
+    differences = check(obj.app().engine)
+    if differences:
+        err_console.print("[red]Mô hình và migration chưa khớp:[/red]")
+        for line in differences:
+            err_console.print(f"  - {line}", highlight=False)
+        sys.exit(1)
+    console.print("Mô hình dữ liệu và migration khớp nhau.")
+
+
+# --- units ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def units() -> None:
+    """Danh sách đơn vị."""
+
+
+@units.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+@friendly_errors
+def units_import(obj: Context, file: Path) -> None:
+    """Nhập danh sách đơn vị từ tệp Excel (.xlsx)."""
+    from service.units import UnitImportError, import_units, read_unit_sheet
+
+    app = obj.app()
+    try:
+        rows = read_unit_sheet(file.read_bytes())
+    except UnitImportError as exc:
+        raise ValueError(str(exc)) from None
+    with app.sessions() as session, session.begin():
+        report = import_units(session, rows)
+    console.print(report.summary())
+    for skipped in report.skipped:
+        console.print(f"  [yellow]Dòng {skipped.row}:[/yellow] {skipped.reason}", highlight=False)
+
+
+@units.command("list")
+@click.option("--json", "as_json", is_flag=True, help="In dạng JSON.")
+@click.pass_obj
+@friendly_errors
+def units_list(obj: Context, as_json: bool) -> None:
+    """Liệt kê các đơn vị và địa chỉ email."""
+    app = obj.app()
+    with app.sessions() as session:
+        rows = list(session.scalars(
+            select(Unit).options(selectinload(Unit.addresses)).order_by(Unit.id)
+        ))
+        data = [
+            {"code": u.code, "name": u.name, "short_name": u.short_name, "kind": u.kind,
+             "emails": [a.pattern for a in u.addresses], "contact": u.contact,
+             "active": u.active}
+            for u in rows
+        ]
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Danh sách đơn vị ({len(data)})")
+    for header in ("Mã", "Tên đơn vị", "Loại", "Email", "Người liên hệ"):
+        table.add_column(header)
+    for u in data:
+        table.add_row(u["code"], u["name"], UNIT_KIND_LABELS.get(u["kind"], u["kind"]),
+                      ", ".join(u["emails"]), u["contact"] or "")
+    console.print(table)
+
+
+# --- rounds -----------------------------------------------------------------------------------
+
+
+@cli.group()
+def rounds() -> None:
+    """Đợt báo cáo."""
+
+
+@rounds.command("add")
+@click.argument("code")
+@click.option("--title", required=True, help="Tên đợt, ví dụ 'Báo cáo 6 tháng đầu năm 2025'.")
+@click.option("--kind", default="periodic", show_default=True,
+              help="plan (kế hoạch) | periodic (báo cáo định kỳ) | adhoc (đột xuất).")
+@click.option("--due", callback=parse_date_option, help="Hạn cuối, tính cả ngày này (dd/mm/yyyy).")
+@click.option("--before", callback=parse_date_option,
+              help="'Trước ngày …' hiểu chặt: hạn cuối là ngày hôm trước (dd/mm/yyyy).")
+@click.option("--within-working-days", type=int, help="Số ngày làm việc kể từ --from.")
+@click.option("--from", "counted_from", callback=parse_date_option,
+              help="Ngày bắt đầu tính (ngày nhận văn bản), dd/mm/yyyy.")
+@click.option("--opens", callback=parse_date_option, help="Ngày mở đợt (mặc định: hôm nay).")
+@click.option("--for", "targets", multiple=True,
+              help="Đối tượng phải nộp: all | kind:xa | kind:phong_ban | unit:<mã>; lặp lại được.")
+@click.option("--keywords", default="", help="Từ gợi ý để nhận ra thư của đợt này.")
+@click.pass_obj
+@friendly_errors
+def rounds_add(obj: Context, code: str, title: str, kind: str, due: Any, before: Any,
+               within_working_days: int | None, counted_from: Any, opens: Any,
+               targets: tuple[str, ...], keywords: str) -> None:
+    """Khai báo một đợt báo cáo và hạn nộp."""
+    from service.calendar import TZ
+    from service.rounds import RoundSpec, add_round
+
+    chosen = [x for x in (due, before, within_working_days) if x is not None]
+    if len(chosen) != 1:
+        raise ValueError("Cần đúng một trong --due, --before hoặc --within-working-days.")
+    if within_working_days is not None:
+        if counted_from is None:
+            raise ValueError("--within-working-days cần --from (ngày nhận văn bản).")
+        rule = DeadlineRule.working_days(within_working_days, counted_from)
+    elif due is not None:
+        rule = DeadlineRule.on(due)
+    else:
+        rule = DeadlineRule.before(before)
+    app = obj.app()
+    opens_on = opens or counted_from or app.clock().astimezone(TZ).date()
+    spec = RoundSpec(code, title, kind, opens_on, rule, targets or ("all",), keywords)
+    with app.sessions() as session, session.begin():
+        round_ = add_round(session, app.calendar, spec)
+        last = round_.last_day
+    console.print(
+        f"Đã tạo đợt [bold]{code}[/bold]: {title}; hạn cuối hết ngày {format_date(last)}."
+    )
+
+
+@rounds.command("list")
+@click.pass_obj
+@friendly_errors
+def rounds_list(obj: Context) -> None:
+    """Liệt kê các đợt báo cáo."""
+    app = obj.app()
+    table = Table(title="Các đợt báo cáo")
+    for header in ("Mã", "Tên đợt", "Loại", "Hạn cuối", "Trạng thái"):
+        table.add_column(header)
+    with app.sessions() as session:
+        for r in session.scalars(select(Round).order_by(Round.id)):
+            table.add_row(r.code, r.title, KIND_LABELS.get(r.kind, r.kind),
+                          format_date(r.last_day), "Đã đóng" if r.closed else "Đang mở")
+    console.print(table)
+
+
+# --- mail -------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--once", is_flag=True, required=True, help="Đọc hộp thư một lần rồi thoát.")
+@click.option("--no-send", is_flag=True, help="Không gửi thư xác nhận ngay sau khi đọc.")
+@click.pass_obj
+@friendly_errors
+def poll(obj: Context, once: bool, no_send: bool) -> None:
+    """Đọc thư mới trong hộp thư chung, ghi nhận và xếp thư xác nhận vào hộp thư đi."""
+    from service.outbox import send_pending
+    from service.pipeline import PollerBusy, poll_once
+
+    app = obj.app()
+    try:
+        report = poll_once(app)
+    except PollerBusy as exc:
+        err_console.print(str(exc))
+        sys.exit(1)
+    console.print(report.summary())
+    if not no_send:
+        console.print(send_pending(app).summary())
+
+
+@cli.group()
+def outbox() -> None:
+    """Hộp thư đi (thư xác nhận, nhắc nhở, tổng hợp)."""
+
+
+@outbox.command("send")
+@click.pass_obj
+@friendly_errors
+def outbox_send(obj: Context) -> None:
+    """Gửi các thư đang chờ trong hộp thư đi."""
+    from service.outbox import send_pending
+
+    console.print(send_pending(obj.app()).summary())
+
+
+@outbox.command("list")
+@click.option("--status", type=click.Choice(["pending", "sent", "failed"]))
+@click.pass_obj
+@friendly_errors
+def outbox_list(obj: Context, status: str | None) -> None:
+    """Liệt kê thư trong hộp thư đi."""
+    app = obj.app()
+    labels = {"pending": "Chờ gửi", "sent": "Đã gửi", "failed": "Lỗi"}
+    table = Table(title="Hộp thư đi")
+    for header in ("#", "Loại", "Gửi tới", "Tiêu đề", "Trạng thái", "Lỗi"):
+        table.add_column(header)
+    with app.sessions() as session:
+        query = select(Outbox).order_by(Outbox.id)
+        if status:
+            query = query.where(Outbox.status == status)
+        for row in session.scalars(query):
+            table.add_row(str(row.id), row.kind, row.to_addr, row.subject,
+                          labels.get(row.status, row.status), row.last_error or "")
+    console.print(table)
+
+
+# --- status -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("round_code")
+@click.option("--json", "as_json", is_flag=True, help="In dạng JSON (xem README).")
+@click.pass_obj
+@friendly_errors
+def status(obj: Context, round_code: str, as_json: bool) -> None:
+    """Tình hình nộp của một đợt: đúng hạn, trễ N ngày, chưa nộp."""
+    app = obj.app()
+    with app.sessions() as session:
+        result = round_status(session, round_code)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+        return
+    counts = result.counts()
+    table = Table(
+        title=f"{result.round.title} — hạn cuối {format_date(result.round.last_day)}",
+        caption=(
+            f"Phải nộp {counts['owed']}: đúng hạn {counts['on_time']}, trễ hạn {counts['late']}, "
+            f"chưa nộp {counts['missing']}"
+        ),
+    )
+    for header in ("STT", "Đơn vị", "Tình trạng", "Thời điểm nhận", "Tệp", "Vấn đề"):
+        table.add_column(header)
+    for index, row in enumerate(result.rows, start=1):
+        received, files = describe_row(row)
+        style = STATUS_STYLES[row.status]
+        table.add_row(str(index), row.unit_name, f"[{style}]{row.label}[/{style}]", received,
+                      files, str(len(row.problems)) if row.problems else "")
+    console.print(table)
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    cli(prog_name="baocao")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""One TOML file configures an office; this module turns it into typed settings or a clear error.
+
+Passwords never live in the file: the file names the environment variable that holds each one,
+so the config can be copied, backed up and shown to a colleague safely.
+Every error names the key, the bad value and what is expected, in Vietnamese, because the person
+reading it is the office's IT person at a terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from mailer.inbox import ImapSettings, is_loopback, parse_post_action, validate_settings
+from mailer.smtp import SmtpSettings
+from service.deadlines import parse_vn_date
+
+Security = Literal["ssl", "starttls", "plain"]
+SECURITIES: tuple[Security, ...] = ("ssl", "starttls", "plain")
+DEFAULT_PORTS = {"imap": {"ssl": 993, "starttls": 143, "plain": 143},
+                 "smtp": {"ssl": 465, "starttls": 587, "plain": 25}}
+
+
+class ConfigError(Exception):
+    """Raised when the config file is missing, unreadable, or a key has a wrong value."""
+
+
+@dataclass(frozen=True)
+class OfficeSettings:
+    name: str
+    place: str
+    summary_to: tuple[str, ...]
+    signature: str
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    post_action: str
+    max_message_bytes: int
+    max_attachment_bytes: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything read from baocao.toml, with paths already made absolute."""
+
+    path: Path
+    office: OfficeSettings
+    database_url: str
+    archive_dir: Path
+    imap: ImapSettings
+    smtp: SmtpSettings
+    extra_days_off: frozenset[date]
+    extra_working_days: frozenset[date]
+    intake: IntakeSettings
+    message_id_domain: str
+
+
+class _Reader:
+    """Reads typed values out of nested tables, collecting every error before failing."""
+
+    def __init__(self, data: Mapping[str, Any], env: Mapping[str, str]) -> None:
+        self.data = data
+        self.env = env
+        self.errors: list[str] = []
+
+    def _get(self, key: str) -> tuple[bool, Any]:
+        node: Any = self.data
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return False, None
+            node = node[part]
+        return True, node
+
+    def str(self, key: str, default: str | None = None) -> str:
+        found, value = self._get(key)
+        if not found:
+            if default is None:
+                self.errors.append(f"Thiếu khóa '{key}' (cần một chuỗi).")
+            return default or ""
+        if not isinstance(value, str) or not value.strip():
+            self.errors.append(f"Khóa '{key}' = {value!r} không hợp lệ: cần một chuỗi không rỗng.")
+            return default or ""
+        return value.strip()
+
+    def int(self, key: str, default: int, minimum: int = 0) -> int:
+        found, value = self._get(key)
+        if not found:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.errors.append(
+                f"Khóa '{key}' = {value!r} không hợp lệ: cần một số nguyên >= {minimum}."
+            )
+            return default
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.str(key, default)
+        if value not in choices:
+            self.errors.append(
+                f"Khóa '{key}' = {value!r} không hợp lệ: cần một trong {', '.join(choices)}."
+            )
+            return default
+        return value
+
+    def str_list(self, key: str) -> tuple[str, ...]:
+        found, value = self._get(key)
+        if not found:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.errors.append(f"Khóa '{key}' = {value!r} không hợp lệ: cần danh sách chuỗi.")
+            return ()
+        return tuple(v.strip() for v in value if v.strip())
+
+    def dates(self, key: str) -> frozenset[date]:
+        found, value = self._get(key)
+        if not found:
+            return frozenset()
+        if not isinstance(value, list):
+            self.errors.append(f"Khóa '{key}' = {value!r} không hợp lệ: cần danh sách ngày.")
+            return frozenset()
+        out: set[date] = set()
+        for item in value:
+            if isinstance(item, date):
+                out.add(item)
+                continue
+            try:
+                out.add(parse_vn_date(str(item)))
+            except ValueError:
+                self.errors.append(
+                    f"Khóa '{key}' có giá trị {item!r} không hợp lệ: cần ngày dạng dd/mm/yyyy."
+                )
+        return frozenset(out)
+
+    def secret(self, key: str, required: bool) -> str | None:
+        """A password is named by an env var (``<key>_env``), never written in the file."""
+        found, _ = self._get(key)
+        if found:
+            self.errors.append(
+                f"Khóa '{key}' không được ghi mật khẩu trong tệp cấu hình: "
+                f"dùng '{key}_env' = \"TÊN_BIẾN_MÔI_TRƯỜNG\"."
+            )
+        found, var = self._get(key + "_env")
+        if not found:
+            if required:
+                self.errors.append(f"Thiếu khóa '{key}_env' (tên biến môi trường chứa mật khẩu).")
+            return None
+        if not isinstance(var, str) or not var.strip():
+            self.errors.append(f"Khóa '{key}_env' = {var!r} không hợp lệ: cần tên biến môi trường.")
+            return None
+        value = self.env.get(var.strip())
+        if value is None:
+            self.errors.append(
+                f"Biến môi trường '{var.strip()}' (khóa '{key}_env') chưa được đặt: "
+                f"hãy đặt mật khẩu vào biến này trước khi chạy."
+            )
+            return None
+        return value
+
+
+def _database_url(raw: str, base: Path) -> str:
+    """Relative SQLite paths are relative to the config file, not to wherever the CLI ran."""
+    prefix = "sqlite:///"
+    if raw.startswith(prefix) and not raw.startswith(prefix + "/") and raw != prefix + ":memory:":
+        return prefix + str((base / raw[len(prefix):]).resolve())
+    return raw
+
+
+def parse_settings(
+    data: Mapping[str, Any], path: Path, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Validate a parsed TOML document; raise ConfigError listing every problem at once."""
+    r = _Reader(data, os.environ if env is None else env)
+    base = path.parent
+    office = OfficeSettings(
+        name=r.str("office.name"),
+        place=r.str("office.place", ""),
+        summary_to=r.str_list("office.summary_to"),
+        signature=r.str("office.signature", "") or r.str("office.name", ""),
+    )
+    database_url = _database_url(r.str("database.url", "sqlite:///baocao.db"), base)
+    archive_dir = (base / r.str("database.archive_dir", "archive")).resolve()
+
+    imap_sec = cast(Security, r.choice("imap.security", SECURITIES, "ssl"))
+    imap = ImapSettings(
+        host=r.str("imap.host"),
+        port=r.int("imap.port", DEFAULT_PORTS["imap"][imap_sec], 1),
+        security=imap_sec,
+        username=r.str("imap.username"),
+        password=r.secret("imap.password", required=True) or "",
+        mailbox=r.str("imap.mailbox", "INBOX"),
+        timeout=float(r.int("imap.timeout_seconds", 30, 1)),
+        batch_size=r.int("imap.batch_size", 25, 1),
+    )
+    smtp_sec = cast(Security, r.choice("smtp.security", SECURITIES, "starttls"))
+    smtp_user = r.str("smtp.username", "") or None
+    smtp = SmtpSettings(
+        host=r.str("smtp.host"),
+        port=r.int("smtp.port", DEFAULT_PORTS["smtp"][smtp_sec], 1),
+        security=smtp_sec,
+        username=smtp_user,
+        password=r.secret("smtp.password", required=smtp_user is not None),
+        from_address=r.str("smtp.from_address"),
+        from_name=r.str("smtp.from_name", "") or office.name,
+        timeout=float(r.int("smtp.timeout_seconds", 30, 1)),
+    )
+    if imap.host:
+        try:
+            validate_settings(imap)
+        except ValueError as exc:
+            r.errors.append(f"Mục [imap]: {exc}")
+    if smtp.host and smtp.security == "plain" and not is_loopback(smtp.host):
+        r.errors.append(
+            f"Khóa 'smtp.security' = 'plain' chỉ dùng được với máy chủ trên chính máy này "
+            f"(127.0.0.1), không dùng với {smtp.host!r}: hãy dùng 'ssl' hoặc 'starttls'."
+        )
+    post_action = r.str("imap.post_action", "none")
+    try:
+        parse_post_action(post_action)
+    except ValueError:
+        r.errors.append(
+            f"Khóa 'imap.post_action' = {post_action!r} không hợp lệ: cần 'none', 'seen', "
+            f"'flag:<cờ>' hoặc 'move:<thư mục>'."
+        )
+    intake = IntakeSettings(
+        post_action=post_action,
+        max_message_bytes=r.int("intake.max_message_mb", 50, 1) * 1024 * 1024,
+        max_attachment_bytes=r.int("intake.max_attachment_mb", 25, 1) * 1024 * 1024,
+    )
+    from_domain = smtp.from_address.rpartition("@")[2] or "baocao.invalid"
+    settings = Settings(
+        path=path,
+        office=office,
+        database_url=database_url,
+        archive_dir=archive_dir,
+        imap=imap,
+        smtp=smtp,
+        extra_days_off=r.dates("calendar.extra_days_off"),
+        extra_working_days=r.dates("calendar.extra_working_days"),
+        intake=intake,
+        message_id_domain=r.str("smtp.message_id_domain", "") or from_domain,
+    )
+    for address in office.summary_to:
+        if "@" not in address:
+            r.errors.append(
+                f"Khóa 'office.summary_to' có địa chỉ {address!r} không hợp lệ: cần địa chỉ email."
+            )
+    if r.errors:
+        raise ConfigError(
+            f"Tệp cấu hình {path} có lỗi:\n" + "\n".join(f"  - {e}" for e in r.errors)
+        )
+    return settings
+
+
+def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate ``baocao.toml``."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"Không tìm thấy tệp cấu hình {path}. Dùng --config để chỉ đường dẫn "
+            f"hoặc đặt biến BAOCAO_CONFIG."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"Không đọc được tệp cấu hình {path}: {exc.strerror}.") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"Tệp cấu hình {path} phải được lưu dạng UTF-8.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Tệp cấu hình {path} sai cú pháp TOML: {exc}.") from None
+    return parse_settings(data, path.resolve(), env)

@@ -1,0 +1,117 @@
+"""Who sent a message and which round it answers: pure functions over plain data.
+
+Kept apart from the database so the rules can be read and tested in one place; the pipeline
+loads `UnitInfo`/`RoundInfo` snapshots and hands them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from parsers.vntext import fold
+
+# Addresses at these domains belong to people, not to a unit: a whole-domain rule for them
+# would attribute every Gmail user to one commune.
+PUBLIC_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.com.vn", "outlook.com", "hotmail.com",
+        "live.com", "icloud.com", "mail.ru", "zoho.com", "proton.me", "protonmail.com",
+    }
+)
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    id: int
+    code: str
+    name: str
+    short_name: str | None
+    kind: str
+    addresses: tuple[str, ...]  # "a@b.vn" or "@b.vn"
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    id: int
+    code: str
+    title: str
+    kind: str
+    opens_on: date
+    last_day: date
+    keywords: str
+    unit_ids: frozenset[int]
+    unit_kinds: frozenset[str]
+    closed: bool = False
+
+    def owed_by(self, unit: UnitInfo) -> bool:
+        return unit.id in self.unit_ids or unit.kind in self.unit_kinds
+
+
+@dataclass(frozen=True)
+class RoundChoice:
+    round: RoundInfo | None
+    reason: str | None  # Vietnamese, when no single round could be chosen
+
+
+def normalise_address(address: str) -> str:
+    return address.strip().strip("<>").lower()
+
+
+def identify_unit(sender: str, units: Iterable[UnitInfo]) -> UnitInfo | None:
+    """An exact address wins over a whole-domain rule; an ambiguous domain identifies nobody."""
+    sender = normalise_address(sender)
+    if "@" not in sender:
+        return None
+    domain = "@" + sender.rpartition("@")[2]
+    by_domain: list[UnitInfo] = []
+    for unit in units:
+        if sender in unit.addresses:
+            return unit
+        if domain in unit.addresses:
+            by_domain.append(unit)
+    return by_domain[0] if len(by_domain) == 1 else None
+
+
+# Words that point to a kind of round, as they appear in subjects and file names (folded).
+KIND_HINTS: dict[str, tuple[str, ...]] = {
+    "plan": ("ke hoach", "kh "),
+    "periodic": ("bao cao", "bc ", "6 thang", "sau thang", "nam", "quy", "so lieu", "bieu"),
+    "adhoc": ("dot xuat", "theo yeu cau", "bao cao nhanh"),
+}
+
+
+def _score(round_: RoundInfo, text: str) -> int:
+    score = 0
+    for word in fold(round_.keywords).split():
+        if len(word) > 1 and f" {word} " in text:
+            score += 3
+    if fold(round_.code) and f" {fold(round_.code)} " in text:
+        score += 5
+    for hint in KIND_HINTS.get(round_.kind, ()):
+        if f" {hint.strip()} " in text:
+            score += 2
+    return score
+
+
+def choose_round(
+    unit: UnitInfo, rounds: Sequence[RoundInfo], subject: str, filenames: Sequence[str]
+) -> RoundChoice:
+    """Pick the open round the message answers; never guess between equally likely rounds."""
+    owed = [r for r in rounds if not r.closed and r.owed_by(unit)]
+    if not owed:
+        return RoundChoice(None, "Đơn vị không có đợt báo cáo nào đang mở.")
+    if len(owed) == 1:
+        return RoundChoice(owed[0], None)
+    text = " " + fold(" ".join([subject, *filenames])) + " "
+    scored = sorted(((_score(r, text), r) for r in owed), key=lambda p: -p[0])
+    best, runner_up = scored[0][0], scored[1][0]
+    if best > 0 and best > runner_up:
+        return RoundChoice(scored[0][1], None)
+    titles = "; ".join(r.title for r in owed)
+    return RoundChoice(
+        None,
+        f"Đơn vị đang có {len(owed)} đợt báo cáo mở ({titles}); "
+        f"tiêu đề và tên tệp không cho biết thư trả lời đợt nào.",
+    )

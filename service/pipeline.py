@@ -1,0 +1,337 @@
+"""One poll of the shared inbox: fetch, archive, decide, record; in that order, one at a time.
+
+The order is the guarantee "nothing lost, nothing twice":
+1. the raw message is archived (fsync'd) before anything else can fail;
+2. the message row, its attachments, problems, submission, the acknowledgement in the outbox and
+   the mailbox cursor are committed in ONE transaction, so a crash leaves either all or nothing;
+3. only then is the optional post-action (move/flag) done on the server.
+A restart re-fetches from the committed cursor; a UIDVALIDITY change re-scans the whole mailbox,
+and the Message-ID key (`dedup_key`) keeps those re-seen messages from being recorded twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import traceback
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailer.inbox import FetchedMessage, Inbox
+from mailer.message import Envelope, parse_envelope
+from parsers.detect import detect_kind
+from parsers.extract import extract
+from parsers.safety import Limits
+from parsers.types import ParsedFile
+from service.acknowledge import queue_acknowledgement
+from service.bootstrap import App
+from service.intake import Decision, FileReport, IntakeInput, Outcome, ProblemNote, decide
+from service.snapshots import load_rounds, load_units
+from store import lease
+from store.models import Attachment, InboundMessage, MailboxState, Problem, Submission
+
+log = logging.getLogger(__name__)
+
+LEASE_TTL = timedelta(minutes=10)
+
+
+class PollerBusy(Exception):
+    """Raised when another poller holds the lease on this mailbox."""
+
+
+@dataclass
+class PollReport:
+    mailbox: str
+    uidvalidity: int = 0
+    fetched: int = 0
+    duplicates: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    acknowledgements: int = 0
+    rescanned: bool = False
+
+    def summary(self) -> str:
+        parts = [f"{self.fetched} thư mới"]
+        labels = {
+            "accepted": "nhận đủ",
+            "accepted_with_problems": "nhận, có vấn đề",
+            "quarantined": "chờ xem xét",
+            "ignored": "bỏ qua (tự động)",
+            "failed": "lỗi xử lý",
+        }
+        parts += [f"{n} {labels.get(k, k)}" for k, n in sorted(self.outcomes.items()) if n]
+        if self.duplicates:
+            parts.append(f"{self.duplicates} thư trùng đã có")
+        if self.rescanned:
+            parts.append("đã quét lại hộp thư do UIDVALIDITY thay đổi")
+        return f"Hộp thư {self.mailbox}: " + ", ".join(parts) + "."
+
+
+def poller_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def poll_once(app: App) -> PollReport:
+    """Process every message not yet recorded; safe to run again at any time."""
+    mailbox = app.settings.imap.mailbox
+    holder = poller_id()
+    name = f"poll:{mailbox}"
+    with app.sessions() as session, session.begin():
+        if not lease.acquire(session, name, holder, LEASE_TTL, app.clock()):
+            raise PollerBusy(
+                f"Một tiến trình khác đang đọc hộp thư {mailbox}; lần đọc này bỏ qua."
+            )
+    try:
+        with app.inbox_factory() as inbox:
+            return _poll(app, inbox, mailbox, holder, name)
+    finally:
+        with app.sessions() as session, session.begin():
+            lease.release(session, name, holder)
+
+
+def _poll(app: App, inbox: Inbox, mailbox: str, holder: str, lease_name: str) -> PollReport:
+    status = inbox.status()
+    report = PollReport(mailbox=mailbox, uidvalidity=status.uidvalidity)
+    with app.sessions() as session:
+        state = session.scalar(select(MailboxState).where(MailboxState.mailbox == mailbox))
+        next_uid = 1
+        if state is not None and state.uidvalidity == status.uidvalidity:
+            next_uid = state.next_uid
+        elif state is not None:
+            report.rescanned = True
+            log.warning(
+                "UIDVALIDITY của %s đổi từ %s sang %s: quét lại toàn bộ hộp thư",
+                mailbox, state.uidvalidity, status.uidvalidity,
+            )
+    uids = inbox.uids_from(next_uid)
+    if not uids:
+        return report
+    for count, fetched in enumerate(inbox.fetch(uids), start=1):
+        report.fetched += 1
+        outcome = process_message(app, mailbox, status.uidvalidity, fetched)
+        if outcome is None:
+            report.duplicates += 1
+        else:
+            report.outcomes[outcome.outcome] += 1
+            report.acknowledgements += outcome.acknowledged
+            _post_action(app, inbox, fetched.uid)
+        if count % 50 == 0:
+            with app.sessions() as session, session.begin():
+                lease.acquire(session, lease_name, holder, LEASE_TTL, app.clock())
+    log.info(report.summary())
+    return report
+
+
+def _post_action(app: App, inbox: Inbox, uid: int) -> None:
+    action = app.settings.intake.post_action
+    if action == "none":
+        return
+    try:
+        inbox.apply_post_action(uid, action)
+    except Exception:  # the submission is already safe; a failed move is only untidy
+        log.exception("Không thực hiện được thao tác '%s' với thư UID %s", action, uid)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    outcome: str
+    acknowledged: int
+
+
+def _dedup_key(envelope: Envelope, sha256: str) -> str:
+    return envelope.message_id or f"sha256:{sha256}"
+
+
+def process_message(
+    app: App,
+    mailbox: str,
+    uidvalidity: int,
+    fetched: FetchedMessage,
+) -> Recorded | None:
+    """Archive, decide and record one message; None when it was already recorded."""
+    sha256 = app.archive.put(fetched.raw, ".eml")  # before anything can fail
+    envelope = parse_envelope(
+        fetched.raw, fetched.internaldate, own_domain=app.settings.message_id_domain
+    )
+    key = _dedup_key(envelope, sha256)
+    with app.sessions() as session, session.begin():
+        if _already_recorded(session, mailbox, uidvalidity, fetched.uid, key):
+            _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
+            return None
+    try:
+        return _record(app, mailbox, uidvalidity, fetched, envelope, sha256, key)
+    except Exception:
+        # Contained to this message: keep a "failed" row pointing at the archived raw message
+        # so a person sees it, and move on. If even that cannot be written (database down),
+        # the error propagates and the cursor stays, so the next poll retries.
+        log.exception("Lỗi khi xử lý thư UID %s (%s)", fetched.uid, envelope.message_id)
+        reason = "Lỗi nội bộ khi xử lý thư: " + traceback.format_exc(limit=3)[-1500:]
+        with app.sessions() as session, session.begin():
+            session.add(_message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
+                                     Outcome.FAILED, reason, None))
+            _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
+        return Recorded(Outcome.FAILED, 0)
+
+
+def _already_recorded(session: Session, mailbox: str, uidvalidity: int, uid: int, key: str) -> bool:
+    by_uid = select(InboundMessage.id).where(
+        InboundMessage.mailbox == mailbox,
+        InboundMessage.uidvalidity == uidvalidity,
+        InboundMessage.uid == uid,
+    )
+    by_key = select(InboundMessage.id).where(InboundMessage.dedup_key == key)
+    return session.scalar(by_uid) is not None or session.scalar(by_key) is not None
+
+
+def _advance_cursor(session: Session, mailbox: str, uidvalidity: int, uid: int, app: App) -> None:
+    state = session.scalar(select(MailboxState).where(MailboxState.mailbox == mailbox))
+    if state is None:
+        state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, next_uid=uid + 1,
+                             updated_at=app.clock())
+        session.add(state)
+    elif state.uidvalidity != uidvalidity:
+        state.uidvalidity, state.next_uid = uidvalidity, uid + 1
+    else:
+        state.next_uid = max(state.next_uid, uid + 1)
+    state.updated_at = app.clock()
+
+
+def _message_row(
+    app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
+    sha256: str, key: str, outcome: Outcome, reason: str | None, unit_id: int | None,
+) -> InboundMessage:
+    return InboundMessage(
+        mailbox=mailbox,
+        uidvalidity=uidvalidity,
+        uid=fetched.uid,
+        dedup_key=key,
+        message_id=envelope.message_id,
+        sha256=sha256,
+        size=fetched.size or len(fetched.raw),
+        received_at=fetched.internaldate,
+        date_header=envelope.date_header,
+        sender=envelope.sender[:320],
+        subject=envelope.subject[:1000],
+        outcome=outcome.value,
+        reason=reason,
+        unit_id=unit_id,
+        processed_at=app.clock(),
+    )
+
+
+def _file_reports(app: App, envelope: Envelope, too_big: bool) -> list[FileReport]:
+    limits = Limits(max_file_bytes=app.settings.intake.max_attachment_bytes)
+    reports = []
+    for part in envelope.attachments:
+        sha = app.archive.put(part.data, ".bin")
+        if too_big:
+            kind, _ = detect_kind(part.filename, part.data[:4096])
+            parsed = ParsedFile(kind=kind, readable=False, text="", problems=(),
+                                notes=("lưu nguyên bản, chưa đọc nội dung do thư quá lớn",))
+        else:
+            parsed = extract(part.filename, part.data, limits)
+        reports.append(FileReport(part.filename, part.content_type, len(part.data), sha, parsed))
+    return reports
+
+
+def _record(
+    app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
+    sha256: str, key: str,
+) -> Recorded:
+    too_big = len(fetched.raw) > app.settings.intake.max_message_bytes
+    files = _file_reports(app, envelope, too_big)
+    extra = [ProblemNote("mime-defect", d) for d in envelope.defects]
+    if too_big:
+        mb = app.settings.intake.max_message_bytes // (1024 * 1024)
+        extra.append(ProblemNote(
+            "message-too-large",
+            f"Thư lớn hơn {mb} MB: đã lưu nguyên bản nhưng chưa đọc nội dung các tệp.",
+        ))
+    with app.sessions() as session, session.begin():
+        units = load_units(session)
+        rounds = load_rounds(session)
+        decision = decide(IntakeInput(envelope, files, units, rounds, tuple(extra)))
+        unit_id = decision.unit.id if decision.unit else None
+        message = _message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
+                               decision.outcome or Outcome.FAILED, decision.reason, unit_id)
+        session.add(message)
+        session.flush()
+        submission = _submission(session, message, decision) if decision.is_submission else None
+        attachments = _attachments(session, message, submission, files)
+        _problems(session, message, submission, attachments, decision, app)
+        acknowledged = 0
+        if decision.acknowledge and decision.unit is not None:
+            acknowledged = queue_acknowledgement(
+                session, app, message, envelope, decision, submission, files
+            )
+        _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
+    return Recorded((decision.outcome or Outcome.FAILED).value, acknowledged)
+
+
+def _submission(session: Session, message: InboundMessage, decision: Decision) -> Submission:
+    assert decision.round is not None and decision.unit is not None
+    assert decision.timeliness is not None
+    previous = session.scalar(
+        select(func.count(Submission.id)).where(
+            Submission.round_id == decision.round.id, Submission.unit_id == decision.unit.id
+        )
+    ) or 0
+    submission = Submission(
+        round_id=decision.round.id,
+        unit_id=decision.unit.id,
+        inbound_message_id=message.id,
+        version=previous + 1,
+        received_at=message.received_at,
+        on_time=decision.timeliness.on_time,
+        days_late=decision.timeliness.days_late,
+        created_at=message.processed_at,
+    )
+    session.add(submission)
+    session.flush()
+    return submission
+
+
+def _attachments(
+    session: Session, message: InboundMessage, submission: Submission | None,
+    files: Sequence[FileReport],
+) -> list[Attachment]:
+    rows = []
+    for f in files:
+        row = Attachment(
+            inbound_message_id=message.id,
+            submission_id=submission.id if submission else None,
+            filename=f.filename,
+            content_type=f.content_type,
+            size=f.size,
+            sha256=f.sha256,
+            kind=f.parsed.kind,
+            readable=f.parsed.readable,
+            text=f.parsed.text or None,
+        )
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def _problems(
+    session: Session, message: InboundMessage, submission: Submission | None,
+    attachments: Sequence[Attachment], decision: Decision, app: App,
+) -> None:
+    notes = list(decision.problems)
+    if decision.outcome == Outcome.QUARANTINED and decision.reason:
+        notes.append(ProblemNote("quarantined", decision.reason))
+    for note in notes:
+        session.add(Problem(
+            inbound_message_id=message.id,
+            submission_id=submission.id if submission else None,
+            attachment_id=attachments[note.file_index].id if note.file_index is not None else None,
+            code=note.code,
+            text=note.text,
+            created_at=app.clock(),
+        ))

@@ -1,0 +1,192 @@
+"""Realistic sample documents and emails, generated on the fly, for the demo, tests and benchmarks.
+
+The emails imitate what real mail clients send (Outlook's RFC 2047 file names, Gmail's RFC 2231
+ones, an old client's raw 8-bit header), because that is where intake breaks in practice.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.header import Header
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Literal
+
+import docx
+import openpyxl
+from docx.shared import Pt
+
+from service.deadlines import format_date
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+ClientStyle = Literal["outlook", "gmail", "raw8bit"]
+
+
+@dataclass(frozen=True)
+class SampleFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def report_docx(
+    issuer: str, parent: str, number: str, place: str, day: datetime, title: str,
+    body: Sequence[str], signer: str,
+) -> bytes:
+    """A report in the NĐ 30/2020 layout: borderless two-column header table, then the body."""
+    document = docx.Document()
+    style = document.styles["Normal"]
+    style.font.name = "Times New Roman"  # type: ignore[attr-defined]
+    style.font.size = Pt(13)  # type: ignore[attr-defined]
+    table = document.add_table(rows=3, cols=2)
+    table.cell(0, 0).text = parent.upper()
+    table.cell(0, 1).text = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    table.cell(1, 0).text = issuer.upper()
+    table.cell(1, 1).text = "Độc lập - Tự do - Hạnh phúc"
+    table.cell(2, 0).text = f"Số: {number}"
+    table.cell(2, 1).text = (
+        f"{place}, ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
+    )
+    document.add_paragraph("BÁO CÁO").alignment = 1
+    document.add_paragraph(title).alignment = 1
+    for paragraph in body:
+        document.add_paragraph(paragraph)
+    document.add_paragraph("Nơi nhận:\n- Phòng Nội vụ;\n- Lưu: VT.")
+    document.add_paragraph(f"TM. {issuer.upper()}\nCHỦ TỊCH\n\n\n{signer}")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def form_xlsx(unit_name: str, figures: Sequence[tuple[str, str, int | str]]) -> bytes:
+    """A data form (biểu số liệu): code, indicator, value, as units fill them in Excel."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Biểu 01"
+    sheet.append(["BIỂU 01: KẾT QUẢ THỰC HIỆN DÂN CHỦ Ở CƠ SỞ"])
+    sheet.append([f"Đơn vị: {unit_name}"])
+    sheet.append([])
+    sheet.append(["Mã", "Chỉ tiêu", "Số lượng"])
+    for code, label, value in figures:
+        sheet.append([code, label, value])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+DEFAULT_FIGURES: tuple[tuple[str, str], ...] = (
+    ("DC01", "Số nội dung công khai"),
+    ("DC02", "Số nội dung nhân dân bàn và quyết định"),
+    ("DC03", "Số nội dung nhân dân tham gia ý kiến"),
+    ("DC04", "Số hội nghị cán bộ, công chức, viên chức, người lao động"),
+    ("DC05", "Số lượt tiếp công dân"),
+    ("DC06", "Số đơn thư khiếu nại, tố cáo tiếp nhận"),
+    ("DC07", "Số đơn thư đã giải quyết"),
+)
+
+
+def sample_report(unit_name: str, round_title: str, day: datetime, seed: int) -> SampleFile:
+    data = report_docx(
+        issuer=unit_name,
+        parent="UBND HUYỆN TÂN HƯNG" if unit_name.startswith("UBND") else "HUYỆN TÂN HƯNG",
+        number=f"{10 + seed}/BC-UBND",
+        place="Tân Hưng",
+        day=day,
+        title=round_title,
+        body=[
+            f"Thực hiện {round_title}, {unit_name} báo cáo kết quả như sau:",
+            "I. KẾT QUẢ THỰC HIỆN",
+            f"1. Công tác tuyên truyền: tổ chức {3 + seed % 5} cuộc với {120 + seed * 7} lượt "
+            f"người tham dự.",
+            "2. Thực hiện công khai, dân chủ: đúng quy định, kịp thời.",
+            "II. PHƯƠNG HƯỚNG, NHIỆM VỤ THỜI GIAN TỚI",
+            "Tiếp tục thực hiện nghiêm Luật Thực hiện dân chủ ở cơ sở năm 2022.",
+        ],
+        signer="Nguyễn Văn An",
+    )
+    return SampleFile(f"Báo cáo dân chủ cơ sở - {unit_name}.docx", DOCX_TYPE, data)
+
+
+def sample_form(unit_name: str, seed: int) -> SampleFile:
+    figures = [(code, label, (seed * 3 + i) % 17) for i, (code, label) in
+               enumerate(DEFAULT_FIGURES)]
+    return SampleFile(f"Biểu 01 - {unit_name}.xlsx", XLSX_TYPE, form_xlsx(unit_name, figures))
+
+
+def unit_email(
+    *, sender: str, sender_name: str, to: str, subject: str, body: str,
+    files: Sequence[SampleFile], date: datetime, style: ClientStyle = "outlook",
+    message_id: str | None = None,
+) -> bytes:
+    """An email as a unit's mail client would send it.
+
+    gmail: Python's modern serialiser (RFC 2231 file names); outlook: RFC 2047 encoded-words,
+    also inside the quoted file name (not standard, but what Outlook does); raw8bit: raw UTF-8
+    in headers and file names, as some webmail and old clients send.
+    """
+    message_id = message_id or make_msgid(domain=sender.rpartition("@")[2])
+    if style != "gmail":
+        return _handmade_email(sender, sender_name, to, subject, body, files, date, message_id,
+                               encode=style == "outlook")
+    msg = EmailMessage()
+    msg["From"] = f"{Header(sender_name, 'utf-8').encode()} <{sender}>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    msg.set_content(body)
+    for f in files:
+        maintype, _, subtype = f.content_type.partition("/")
+        msg.add_attachment(f.data, maintype=maintype, subtype=subtype, filename=f.filename)
+    return msg.as_bytes()
+
+
+def _handmade_email(
+    sender: str, sender_name: str, to: str, subject: str, body: str,
+    files: Sequence[SampleFile], date: datetime, message_id: str, *, encode: bool,
+) -> bytes:
+    def word(text: str) -> str:
+        return " ".join(Header(text, "utf-8").encode().split()) if encode else text
+
+    boundary = "----=_NextPart_000_0001_01DB0000.baocao"
+    lines = [
+        f"From: {word(sender_name)} <{sender}>",
+        f"To: {to}",
+        f"Subject: {word(subject)}",
+        f"Date: {format_datetime(date)}",
+        f"Message-ID: {message_id}",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{boundary}"',
+    ]
+    if encode:
+        lines.append("X-Mailer: Microsoft Outlook 16.0")
+    lines += [
+        "",
+        f"--{boundary}",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: base64" if encode else "Content-Transfer-Encoding: 8bit",
+        "",
+        base64.encodebytes(body.encode()).decode("ascii") if encode else body,
+    ]
+    for f in files:
+        lines += [
+            f"--{boundary}",
+            f'Content-Type: {f.content_type}; name="{word(f.filename)}"',
+            f'Content-Disposition: attachment; filename="{word(f.filename)}"',
+            "Content-Transfer-Encoding: base64",
+            "",
+            base64.encodebytes(f.data).decode("ascii"),
+        ]
+    lines.append(f"--{boundary}--")
+    return "\r\n".join(lines).encode("utf-8")
+
+
+def deadline_phrase(last_day: datetime) -> str:
+    return f"hạn cuối {format_date(last_day.date())}"

@@ -1,0 +1,47 @@
+"""Plain-data snapshots of units and rounds for the pure matching and intake functions."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from service.matching import RoundInfo, UnitInfo
+from store.models import Round, Unit
+
+
+def unit_info(unit: Unit) -> UnitInfo:
+    return UnitInfo(
+        id=unit.id,
+        code=unit.code,
+        name=unit.name,
+        short_name=unit.short_name,
+        kind=unit.kind,
+        addresses=tuple(a.pattern for a in unit.addresses),
+    )
+
+
+def round_info(round_: Round) -> RoundInfo:
+    return RoundInfo(
+        id=round_.id,
+        code=round_.code,
+        title=round_.title,
+        kind=round_.kind,
+        opens_on=round_.opens_on,
+        last_day=round_.last_day,
+        keywords=round_.keywords,
+        unit_ids=frozenset(t.unit_id for t in round_.targets if t.unit_id is not None),
+        unit_kinds=frozenset(t.unit_kind for t in round_.targets if t.unit_kind is not None),
+        closed=round_.closed,
+    )
+
+
+def load_units(session: Session, *, active_only: bool = True) -> list[UnitInfo]:
+    query = select(Unit).options(selectinload(Unit.addresses)).order_by(Unit.id)
+    if active_only:
+        query = query.where(Unit.active.is_(True))
+    return [unit_info(u) for u in session.scalars(query)]
+
+
+def load_rounds(session: Session) -> list[RoundInfo]:
+    query = select(Round).options(selectinload(Round.targets)).order_by(Round.id)
+    return [round_info(r) for r in session.scalars(query)]

@@ -1,0 +1,179 @@
+"""Who owes a round, who has answered, on time or late: the table Nội vụ looks at.
+
+`build_status` is pure (plain facts in, rows out); `round_status` loads the facts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from service.deadlines import Timeliness, format_date, format_datetime, overall_timeliness
+from service.matching import RoundInfo, UnitInfo
+from service.snapshots import load_units, round_info
+from store.models import Problem, Round, Submission
+
+StatusCode = Literal["on_time", "late", "missing"]
+
+STATUS_LABELS: dict[str, str] = {
+    "on_time": "Đúng hạn",
+    "late": "Trễ hạn",
+    "missing": "Chưa nộp",
+}
+
+
+@dataclass(frozen=True)
+class SubmissionFacts:
+    unit_id: int
+    version: int
+    received_at: datetime
+    on_time: bool
+    days_late: int
+    files: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    unit_code: str
+    unit_name: str
+    unit_kind: str
+    status: StatusCode
+    days_late: int
+    received_at: datetime | None  # the version that decided timeliness
+    last_received_at: datetime | None
+    versions: int
+    files: tuple[str, ...]  # of the latest version
+    problems: tuple[str, ...]  # of the latest version
+
+    @property
+    def label(self) -> str:
+        if self.status == "late":
+            return f"Trễ {self.days_late} ngày"
+        return STATUS_LABELS[self.status]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "unit_code": self.unit_code,
+            "unit_name": self.unit_name,
+            "unit_kind": self.unit_kind,
+            "status": self.status,
+            "days_late": self.days_late,
+            "received_at": self.received_at.isoformat() if self.received_at else None,
+            "last_received_at": (
+                self.last_received_at.isoformat() if self.last_received_at else None
+            ),
+            "versions": self.versions,
+            "files": list(self.files),
+            "problems": list(self.problems),
+        }
+
+
+@dataclass(frozen=True)
+class RoundStatus:
+    round: RoundInfo
+    rows: tuple[StatusRow, ...]
+
+    def counts(self) -> dict[str, int]:
+        out = {"owed": len(self.rows), "on_time": 0, "late": 0, "missing": 0}
+        for row in self.rows:
+            out[row.status] += 1
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "round": {
+                "code": self.round.code,
+                "title": self.round.title,
+                "kind": self.round.kind,
+                "last_day": self.round.last_day.isoformat(),
+            },
+            "counts": self.counts(),
+            "units": [row.as_json() for row in self.rows],
+        }
+
+
+def build_status(
+    round_: RoundInfo, units: Sequence[UnitInfo], submissions: Sequence[SubmissionFacts]
+) -> RoundStatus:
+    """One row per unit that owes the round, in unit order; the first on-time version decides."""
+    by_unit: dict[int, list[SubmissionFacts]] = defaultdict(list)
+    for s in submissions:
+        by_unit[s.unit_id].append(s)
+    rows = []
+    for unit in units:
+        if not round_.owed_by(unit):
+            continue
+        versions = sorted(by_unit.get(unit.id, []), key=lambda s: s.version)
+        if not versions:
+            rows.append(StatusRow(unit.code, unit.name, unit.kind, "missing", 0, None, None, 0,
+                                  (), ()))
+            continue
+        overall = overall_timeliness([Timeliness(v.on_time, v.days_late) for v in versions])
+        deciding = next((v for v in versions if v.on_time), versions[0])
+        latest = versions[-1]
+        rows.append(StatusRow(
+            unit.code, unit.name, unit.kind,
+            "on_time" if overall.on_time else "late",
+            overall.days_late,
+            deciding.received_at,
+            latest.received_at,
+            len(versions),
+            latest.files,
+            latest.problems,
+        ))
+    return RoundStatus(round_, tuple(rows))
+
+
+class UnknownRound(LookupError):
+    """Raised when no round has the given code."""
+
+
+def round_status(session: Session, code: str) -> RoundStatus:
+    round_ = session.scalar(
+        select(Round).options(selectinload(Round.targets)).where(Round.code == code)
+    )
+    if round_ is None:
+        known = ", ".join(session.scalars(select(Round.code).order_by(Round.id))) or "(chưa có)"
+        raise UnknownRound(f"Không có đợt báo cáo mã '{code}'. Các đợt hiện có: {known}.")
+    submissions = session.scalars(
+        select(Submission)
+        .options(selectinload(Submission.attachments), selectinload(Submission.problems))
+        .where(Submission.round_id == round_.id)
+    )
+    facts = [
+        SubmissionFacts(
+            unit_id=s.unit_id,
+            version=s.version,
+            received_at=s.received_at,
+            on_time=s.on_time,
+            days_late=s.days_late,
+            files=tuple(a.filename for a in s.attachments),
+            problems=tuple(p.text for p in s.problems),
+        )
+        for s in submissions
+    ]
+    return build_status(round_info(round_), load_units(session, active_only=False), facts)
+
+
+def open_problems(session: Session, since: date | None = None) -> list[Problem]:
+    query = select(Problem).where(Problem.resolved.is_(False)).order_by(Problem.id)
+    return list(session.scalars(query))
+
+
+def describe_row(row: StatusRow) -> tuple[str, str]:
+    """(received, files) columns as a clerk reads them."""
+    received = format_datetime(row.received_at) if row.received_at else ""
+    if row.versions > 1 and row.last_received_at:
+        received += f" (gửi {row.versions} lần, lần cuối {format_datetime(row.last_received_at)})"
+    return received, ", ".join(row.files)
+
+
+def last_day_text(round_: RoundInfo) -> str:
+    return format_date(round_.last_day)

@@ -1,0 +1,19 @@
+"""Errors raised by the store package.
+
+One root (`StoreError`) so callers can contain any storage failure to the message being
+handled; each subclass says when it is raised.
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Raised when the store cannot do what was asked; the root of this package's errors."""
+
+
+class ArchiveError(StoreError):
+    """Raised when a raw file cannot be written to, or read back from, the file archive.
+
+    Usually the disk is full or the directory is not writable; the message (Vietnamese)
+    names the directory so an administrator can act on it.
+    """

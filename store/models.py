@@ -1,0 +1,385 @@
+"""SQLAlchemy models: the registry of units, report rounds, processed mail and the outbox.
+
+Plain declarations only: no IO, no sessions. Values that are computed (alias keys, a round's
+last day, timeliness) are computed by the service layer and stored here as facts.
+
+Constraint names come from a naming convention so Alembic migrations can refer to them and
+are identical on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    inspect,
+    true,
+)
+from sqlalchemy import false as sql_false
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from store.types import UTCDateTime
+
+__all__ = [
+    "OUTBOX_STATUSES",
+    "OUTCOMES",
+    "ROUND_KINDS",
+    "UNIT_KINDS",
+    "UNIT_KIND_LABELS",
+    "Attachment",
+    "Base",
+    "InboundMessage",
+    "Lease",
+    "MailboxState",
+    "Outbox",
+    "Problem",
+    "Round",
+    "RoundTarget",
+    "Submission",
+    "Unit",
+    "UnitAddress",
+    "UnitAlias",
+    "metadata",
+]
+
+UNIT_KINDS: tuple[str, ...] = ("phong_ban", "doan_the", "su_nghiep", "xa")
+UNIT_KIND_LABELS: dict[str, str] = {
+    "phong_ban": "Phòng, ban",
+    "doan_the": "Đoàn thể",
+    "su_nghiep": "Đơn vị sự nghiệp",
+    "xa": "UBND xã, phường, thị trấn",
+}
+ROUND_KINDS: tuple[str, ...] = ("plan", "periodic", "adhoc")
+OUTCOMES: tuple[str, ...] = (
+    "accepted",
+    "accepted_with_problems",
+    "quarantined",
+    "ignored",
+    "failed",
+)
+OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sent", "failed")
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """Default for bookkeeping timestamps; business times (received_at…) are always passed in."""
+    return datetime.now(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    """A CHECK that keeps a closed set closed even for rows written outside the ORM."""
+    allowed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_valid")
+
+
+class Base(DeclarativeBase):
+    """Declarative base: one MetaData, Python types mapped to portable column types."""
+
+    metadata = metadata
+    type_annotation_map = {  # noqa: RUF012 - read by SQLAlchemy at class creation
+        str: String(),
+        int: Integer(),
+        datetime: UTCDateTime(),
+        date: Date(),
+    }
+
+    def __repr__(self) -> str:
+        # Identity only: a repr that touches attributes could trigger lazy loads (IO).
+        identity = inspect(self).identity
+        key = ", ".join(map(repr, identity)) if identity else "unsaved"
+        return f"<{type(self).__name__} {key}>"
+
+
+class Unit(Base):
+    """A reporting unit (đơn vị): a department, mass organisation, service unit or commune."""
+
+    __tablename__ = "units"
+    __table_args__ = (_one_of("kind", UNIT_KINDS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str]
+    short_name: Mapped[str | None]
+    kind: Mapped[str] = mapped_column(index=True)
+    contact: Mapped[str | None]
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    addresses: Mapped[list[UnitAddress]] = relationship(
+        back_populates="unit", cascade="all, delete-orphan", order_by="UnitAddress.id"
+    )
+    aliases: Mapped[list[UnitAlias]] = relationship(
+        back_populates="unit", cascade="all, delete-orphan", order_by="UnitAlias.id"
+    )
+
+
+class UnitAddress(Base):
+    """A sender address or a whole domain ("@xa.vn") that identifies a unit.
+
+    Unique across all units: one address must never identify two units.
+    """
+
+    __tablename__ = "unit_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    pattern: Mapped[str] = mapped_column(unique=True)
+
+    unit: Mapped[Unit] = relationship(back_populates="addresses")
+
+
+class UnitAlias(Base):
+    """Another name a unit goes by in document headers; `key` is the accent-folded lookup key."""
+
+    __tablename__ = "unit_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    alias: Mapped[str]
+    key: Mapped[str] = mapped_column(index=True)
+
+    unit: Mapped[Unit] = relationship(back_populates="aliases")
+
+
+class Round(Base):
+    """A reporting round (đợt báo cáo): what is asked, of whom, and by when.
+
+    `last_day` is derived from the deadline rule by the service (it needs the working-day
+    calendar) and stored so queries and reminders never recompute it differently.
+    """
+
+    __tablename__ = "rounds"
+    __table_args__ = (_one_of("kind", ROUND_KINDS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(unique=True)
+    title: Mapped[str]
+    kind: Mapped[str]
+    opens_on: Mapped[date]
+    due_date: Mapped[date | None]
+    within_working_days: Mapped[int | None]
+    counted_from: Mapped[date | None]
+    last_day: Mapped[date]
+    keywords: Mapped[str] = mapped_column(default="", server_default="")
+    closed: Mapped[bool] = mapped_column(default=False, server_default=sql_false(), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    targets: Mapped[list[RoundTarget]] = relationship(
+        back_populates="round", cascade="all, delete-orphan", order_by="RoundTarget.id"
+    )
+
+
+class RoundTarget(Base):
+    """Who must answer a round: one named unit, or every unit of a kind."""
+
+    __tablename__ = "round_targets"
+    __table_args__ = (
+        CheckConstraint("(unit_id IS NULL) <> (unit_kind IS NULL)", name="unit_xor_kind"),
+        _one_of("unit_kind", UNIT_KINDS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="CASCADE"), index=True
+    )
+    unit_kind: Mapped[str | None]
+
+    round: Mapped[Round] = relationship(back_populates="targets")
+    unit: Mapped[Unit | None] = relationship()
+
+
+class MailboxState(Base):
+    """The IMAP cursor: the next UID to fetch, valid only for this UIDVALIDITY."""
+
+    __tablename__ = "mailbox_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(unique=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    next_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Lease(Base):
+    """A named, expiring lock held in the database (see store.lease)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    holder: Mapped[str]
+    expires_at: Mapped[datetime]
+
+
+class InboundMessage(Base):
+    """One fetched email and what intake decided about it.
+
+    Two keys make processing idempotent: the IMAP position (a re-fetch after a crash) and
+    `dedup_key` (the same mail delivered twice, or copied to another folder).
+    """
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("mailbox", "uidvalidity", "uid"),
+        _one_of("outcome", OUTCOMES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str]
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    dedup_key: Mapped[str] = mapped_column(unique=True)
+    message_id: Mapped[str | None]
+    sha256: Mapped[str]
+    size: Mapped[int]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    date_header: Mapped[datetime | None]
+    sender: Mapped[str]
+    subject: Mapped[str]
+    outcome: Mapped[str] = mapped_column(index=True)
+    reason: Mapped[str | None]
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="inbound_message", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+    problems: Mapped[list[Problem]] = relationship(
+        back_populates="inbound_message", cascade="all, delete-orphan", order_by="Problem.id"
+    )
+    submissions: Mapped[list[Submission]] = relationship(
+        back_populates="inbound_message", order_by="Submission.id"
+    )
+
+
+class Submission(Base):
+    """One unit's answer to one round; a resubmission is a new row with the next version."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        UniqueConstraint("round_id", "unit_id", "version"),
+        # The same email must not count twice for the same round and unit.
+        UniqueConstraint("round_id", "unit_id", "inbound_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    inbound_message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
+    version: Mapped[int]
+    received_at: Mapped[datetime]
+    on_time: Mapped[bool]
+    days_late: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    round: Mapped[Round] = relationship()
+    unit: Mapped[Unit] = relationship()
+    inbound_message: Mapped[InboundMessage] = relationship(back_populates="submissions")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="submission", order_by="Attachment.id"
+    )
+    problems: Mapped[list[Problem]] = relationship(
+        back_populates="submission", order_by="Problem.id"
+    )
+
+
+class Attachment(Base):
+    """A file that came with a message; the bytes live in the archive under `sha256`."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbound_message_id: Mapped[int] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="CASCADE"), index=True
+    )
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    filename: Mapped[str]
+    content_type: Mapped[str]
+    size: Mapped[int]
+    sha256: Mapped[str]
+    kind: Mapped[str]
+    readable: Mapped[bool]
+    text: Mapped[str | None] = mapped_column(Text)
+
+    inbound_message: Mapped[InboundMessage] = relationship(back_populates="attachments")
+    submission: Mapped[Submission | None] = relationship(back_populates="attachments")
+
+
+class Problem(Base):
+    """Something a person must look at, stated as one Vietnamese sentence in `text`."""
+
+    __tablename__ = "problems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbound_message_id: Mapped[int] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="CASCADE"), index=True
+    )
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    attachment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attachments.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str]
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved: Mapped[bool] = mapped_column(default=False, server_default=sql_false())
+
+    inbound_message: Mapped[InboundMessage] = relationship(back_populates="problems")
+    submission: Mapped[Submission | None] = relationship(back_populates="problems")
+    attachment: Mapped[Attachment | None] = relationship()
+
+
+class Outbox(Base):
+    """Every email we send, queued here first.
+
+    `key` is the idempotency key (kind + round + unit + stage…): a job that runs twice inserts
+    the same key and hits the unique constraint instead of mailing twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        _one_of("status", OUTBOX_STATUSES),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(unique=True)
+    kind: Mapped[str]
+    to_addr: Mapped[str]
+    subject: Mapped[str]
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    message_id_header: Mapped[str] = mapped_column(unique=True)
+    in_reply_to: Mapped[str | None]
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    status: Mapped[str] = mapped_column(default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    round: Mapped[Round | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    submission: Mapped[Submission | None] = relationship()
