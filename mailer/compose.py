@@ -68,6 +68,13 @@ def _encoded_words(text: str) -> str:
     )
 
 
+def _header_text(text: str) -> str:
+    """ASCII text as is; anything else as RFC 2047 words."""
+    if text.isascii():
+        return text
+    return _encoded_words(text)
+
+
 def _rfc2231(name: str, value: str) -> str:
     """`name*0*=utf-8''…` continuations, one per folded line."""
     # Split between whole characters: some clients decode each piece on its own.
@@ -128,7 +135,9 @@ def build_message(
     msg = EmailMessage(policy=_POLICY)
     msg["From"] = Address(display_name=_one_line(from_name), addr_spec=from_addr)
     msg["To"] = tuple(Address(addr_spec=addr.strip()) for addr in mail.to)
-    msg["Subject"] = _one_line(mail.subject)
+    # The Subject is encoded here, not by the stdlib folder: Python 3.11's folder drops the
+    # space between adjacent encoded-words in long Vietnamese subjects ("Văn phòngHĐND").
+    msg.set_raw("Subject", _header_text(_one_line(mail.subject)))
     msg["Date"] = email.utils.format_datetime(date)
     msg["Message-ID"] = mail.message_id
     if mail.in_reply_to:

@@ -8,9 +8,9 @@ because only cells and runs that exist are visited and nothing is padded without
 
 from __future__ import annotations
 
+import functools
 import logging
 import posixpath
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,7 +50,6 @@ _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fal
 # Beyond this column an xlsx row is no longer padded with empty fields: a lone value at XFD
 # must not become 16,383 tabs.
 _MAX_PAD_COL = 256
-_CELL_REF = re.compile(r"([A-Za-z]{1,3})(\d*)")
 _TSV_UNSAFE = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 
@@ -247,28 +246,36 @@ def _shared_strings(z: SafeZip, part: str | None) -> list[str]:
     return strings
 
 
-def _column(ref: str) -> tuple[int, int | None]:
-    """(1-based column, row or None) of a cell reference such as "B12"; (0, None) if bad."""
-    m = _CELL_REF.fullmatch(ref)
-    if not m:
-        return 0, None
+@functools.lru_cache(maxsize=1024)
+def _letters_to_column(letters: str) -> int:
+    if not 1 <= len(letters) <= 3 or not letters.isascii() or not letters.isalpha():
+        return 0
     col = 0
-    for ch in m.group(1).upper():
+    for ch in letters.upper():
         col = col * 26 + ord(ch) - 64
-    return col, int(m.group(2)) if m.group(2) else None
+    return col
+
+
+def _column(ref: str) -> int:
+    """1-based column of a cell reference such as "B12"; 0 when it is not one."""
+    return _letters_to_column(ref.rstrip("0123456789"))
+
+
+_V_TAGS = frozenset(_tags(_S_NS, "v"))
+_IS_TAGS = frozenset(_tags(_S_NS, "is"))
+_C_TAGS = frozenset(_tags(_S_NS, "c"))
 
 
 def _cell_value(el: Any, strings: list[str]) -> str:
-    ctype = el.get("t") or "n"
     value: str | None = None
     for child in el:
-        name = _local(child.tag)
-        if name == "v":
+        if child.tag in _V_TAGS:
             value = child.text
-        elif name == "is":
+        elif child.tag in _IS_TAGS:
             return _rich_text(child)
     if value is None:
         return ""
+    ctype = el.get("t")
     if ctype == "s":
         try:
             index = int(value)
@@ -292,14 +299,15 @@ def _sheet_rows(z: SafeZip, part: str, strings: list[str], budget: _CellBudget) 
     reader = z.open_xml(part)
     try:
         for _event, el in safe_iterparse(reader, z.filename, part, _SHEET_TAGS, ("end",)):
-            if _local(el.tag) == "c":
+            if el.tag in _C_TAGS:
                 budget.left -= 1
                 if budget.left < 0:
                     return
-                col, _r = _column(el.get("r") or "")
-                col = col or last_col + 1
+                col = _column(el.get("r") or "") or last_col + 1
                 last_col = col
-                value = _cell_value(el, strings).translate(_TSV_UNSAFE).strip()
+                value = _cell_value(el, strings)
+                if not value.isdigit():  # numbers, the bulk of a form, need no cleaning
+                    value = value.translate(_TSV_UNSAFE).strip()
                 if value:
                     row[col] = value
                 el.clear()
@@ -389,7 +397,7 @@ def _read_office(filename: str, data: bytes, kind: str, limits: Limits) -> Parse
         content_types = b""
         if "[Content_Types].xml" in z.names:
             content_types = z.read_xml("[Content_Types].xml")
-        if kind in ("docm", "xlsm") or has_macros(set(z.names), content_types):
+        if kind in ("docm", "xlsm") or has_macros(z.names, content_types):
             notes.append(MACRO_NOTE)
         sink = _Sink(limits.max_text_chars)
         problems: tuple[FileProblem, ...] = ()

@@ -17,7 +17,7 @@ import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from lxml import etree  # type: ignore[import-untyped]  # no stubs in the venv
 
@@ -243,8 +243,12 @@ def safe_iterparse(
     source: io.RawIOBase, filename: str, part: str, tags: tuple[str, ...], events: tuple[str, ...]
 ) -> Iterator[tuple[str, etree._Element]]:
     """iterparse with the safe settings, refusing a DTD the byte scan could not see (UTF-16)."""
-    checked = False
-    for event, elem in etree.iterparse(
+
+    def refuse_dtd(elem: Any) -> None:
+        if elem is not None and elem.getroottree().docinfo.doctype:
+            raise UnsafeFileError(make_problem("xml-entities", filename, place=part))
+
+    parser = etree.iterparse(
         source,
         events=events,
         tag=tags,
@@ -252,12 +256,15 @@ def safe_iterparse(
         no_network=True,
         huge_tree=False,
         load_dtd=False,
-    ):
+    )
+    checked = False
+    for event, elem in parser:
         if not checked:
             checked = True
-            if elem.getroottree().docinfo.doctype:
-                raise UnsafeFileError(make_problem("xml-entities", filename, place=part))
+            refuse_dtd(elem)
         yield event, elem
+    if not checked:  # no element matched `tags`: judge the document itself
+        refuse_dtd(parser.root)
 
 
 def parse_xml(data: bytes, filename: str, part: str) -> etree._Element:

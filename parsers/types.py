@@ -99,7 +99,8 @@ def display_name(filename: str) -> str:
     """
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
     base = unicodedata.normalize("NFC", base)
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
+    base = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in base)
+    base = " ".join(base.split())
     if len(base) > _MAX_NAME:
         base = base[: _MAX_NAME - 1] + "…"
     return base or "(không tên)"

@@ -169,7 +169,7 @@ def units_list(obj: Context, as_json: bool) -> None:
         rows = list(session.scalars(
             select(Unit).options(selectinload(Unit.addresses)).order_by(Unit.id)
         ))
-        data = [
+        data: list[dict[str, Any]] = [
             {"code": u.code, "name": u.name, "short_name": u.short_name, "kind": u.kind,
              "emails": [a.pattern for a in u.addresses], "contact": u.contact,
              "active": u.active}

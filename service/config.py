@@ -77,7 +77,7 @@ class _Reader:
             node = node[part]
         return True, node
 
-    def str(self, key: str, default: str | None = None) -> str:
+    def text(self, key: str, default: str | None = None) -> str:
         found, value = self._get(key)
         if not found:
             if default is None:
@@ -86,9 +86,9 @@ class _Reader:
         if not isinstance(value, str) or not value.strip():
             self.errors.append(f"Khóa '{key}' = {value!r} không hợp lệ: cần một chuỗi không rỗng.")
             return default or ""
-        return value.strip()
+        return str(value).strip()
 
-    def int(self, key: str, default: int, minimum: int = 0) -> int:
+    def integer(self, key: str, default: int, minimum: int = 0) -> int:
         found, value = self._get(key)
         if not found:
             return default
@@ -100,7 +100,7 @@ class _Reader:
         return value
 
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.str(key, default)
+        value = self.text(key, default)
         if value not in choices:
             self.errors.append(
                 f"Khóa '{key}' = {value!r} không hợp lệ: cần một trong {', '.join(choices)}."
@@ -180,36 +180,36 @@ def parse_settings(
     r = _Reader(data, os.environ if env is None else env)
     base = path.parent
     office = OfficeSettings(
-        name=r.str("office.name"),
-        place=r.str("office.place", ""),
+        name=r.text("office.name"),
+        place=r.text("office.place", ""),
         summary_to=r.str_list("office.summary_to"),
-        signature=r.str("office.signature", "") or r.str("office.name", ""),
+        signature=r.text("office.signature", "") or r.text("office.name", ""),
     )
-    database_url = _database_url(r.str("database.url", "sqlite:///baocao.db"), base)
-    archive_dir = (base / r.str("database.archive_dir", "archive")).resolve()
+    database_url = _database_url(r.text("database.url", "sqlite:///baocao.db"), base)
+    archive_dir = (base / r.text("database.archive_dir", "archive")).resolve()
 
     imap_sec = cast(Security, r.choice("imap.security", SECURITIES, "ssl"))
     imap = ImapSettings(
-        host=r.str("imap.host"),
-        port=r.int("imap.port", DEFAULT_PORTS["imap"][imap_sec], 1),
+        host=r.text("imap.host"),
+        port=r.integer("imap.port", DEFAULT_PORTS["imap"][imap_sec], 1),
         security=imap_sec,
-        username=r.str("imap.username"),
+        username=r.text("imap.username"),
         password=r.secret("imap.password", required=True) or "",
-        mailbox=r.str("imap.mailbox", "INBOX"),
-        timeout=float(r.int("imap.timeout_seconds", 30, 1)),
-        batch_size=r.int("imap.batch_size", 25, 1),
+        mailbox=r.text("imap.mailbox", "INBOX"),
+        timeout=float(r.integer("imap.timeout_seconds", 30, 1)),
+        batch_size=r.integer("imap.batch_size", 25, 1),
     )
     smtp_sec = cast(Security, r.choice("smtp.security", SECURITIES, "starttls"))
-    smtp_user = r.str("smtp.username", "") or None
+    smtp_user = r.text("smtp.username", "") or None
     smtp = SmtpSettings(
-        host=r.str("smtp.host"),
-        port=r.int("smtp.port", DEFAULT_PORTS["smtp"][smtp_sec], 1),
+        host=r.text("smtp.host"),
+        port=r.integer("smtp.port", DEFAULT_PORTS["smtp"][smtp_sec], 1),
         security=smtp_sec,
         username=smtp_user,
         password=r.secret("smtp.password", required=smtp_user is not None),
-        from_address=r.str("smtp.from_address"),
-        from_name=r.str("smtp.from_name", "") or office.name,
-        timeout=float(r.int("smtp.timeout_seconds", 30, 1)),
+        from_address=r.text("smtp.from_address"),
+        from_name=r.text("smtp.from_name", "") or office.name,
+        timeout=float(r.integer("smtp.timeout_seconds", 30, 1)),
     )
     if imap.host:
         try:
@@ -221,7 +221,7 @@ def parse_settings(
             f"Khóa 'smtp.security' = 'plain' chỉ dùng được với máy chủ trên chính máy này "
             f"(127.0.0.1), không dùng với {smtp.host!r}: hãy dùng 'ssl' hoặc 'starttls'."
         )
-    post_action = r.str("imap.post_action", "none")
+    post_action = r.text("imap.post_action", "none")
     try:
         parse_post_action(post_action)
     except ValueError:
@@ -231,8 +231,8 @@ def parse_settings(
         )
     intake = IntakeSettings(
         post_action=post_action,
-        max_message_bytes=r.int("intake.max_message_mb", 50, 1) * 1024 * 1024,
-        max_attachment_bytes=r.int("intake.max_attachment_mb", 25, 1) * 1024 * 1024,
+        max_message_bytes=r.integer("intake.max_message_mb", 50, 1) * 1024 * 1024,
+        max_attachment_bytes=r.integer("intake.max_attachment_mb", 25, 1) * 1024 * 1024,
     )
     from_domain = smtp.from_address.rpartition("@")[2] or "baocao.invalid"
     settings = Settings(
@@ -245,7 +245,7 @@ def parse_settings(
         extra_days_off=r.dates("calendar.extra_days_off"),
         extra_working_days=r.dates("calendar.extra_working_days"),
         intake=intake,
-        message_id_domain=r.str("smtp.message_id_domain", "") or from_domain,
+        message_id_domain=r.text("smtp.message_id_domain", "") or from_domain,
     )
     for address in office.summary_to:
         if "@" not in address:

@@ -95,6 +95,16 @@ def _score(round_: RoundInfo, text: str) -> int:
     return score
 
 
+def _hint_text(unit: UnitInfo, text: str) -> str:
+    """Folded text with the unit's own name removed: "Phòng Tài chính - Kế hoạch" is no plan."""
+    folded = " " + fold(text) + " "
+    for name in sorted(filter(None, (unit.name, unit.short_name)), key=len, reverse=True):
+        key = fold(name)
+        if key:
+            folded = folded.replace(f" {key} ", " ")
+    return folded
+
+
 def choose_round(
     unit: UnitInfo, rounds: Sequence[RoundInfo], subject: str, filenames: Sequence[str]
 ) -> RoundChoice:
@@ -104,8 +114,13 @@ def choose_round(
         return RoundChoice(None, "Đơn vị không có đợt báo cáo nào đang mở.")
     if len(owed) == 1:
         return RoundChoice(owed[0], None)
-    text = " " + fold(" ".join([subject, *filenames])) + " "
-    scored = sorted(((_score(r, text), r) for r in owed), key=lambda p: -p[0])
+    # The subject is what the clerk chose to write; file names weigh half as much.
+    subject_text = _hint_text(unit, subject)
+    files_text = _hint_text(unit, " ".join(filenames))
+    scored = sorted(
+        ((2 * _score(r, subject_text) + _score(r, files_text), r) for r in owed),
+        key=lambda p: -p[0],
+    )
     best, runner_up = scored[0][0], scored[1][0]
     if best > 0 and best > runner_up:
         return RoundChoice(scored[0][1], None)

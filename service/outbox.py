@@ -44,7 +44,7 @@ class OutboxReport:
 
 def backoff(attempts: int) -> timedelta:
     """1, 2, 4 … minutes, capped at two hours."""
-    delay = BASE_DELAY * (2 ** max(attempts - 1, 0))
+    delay: timedelta = BASE_DELAY * (2 ** max(attempts - 1, 0))
     return min(delay, MAX_DELAY)
 
 

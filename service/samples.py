@@ -18,6 +18,7 @@ from typing import Literal
 
 import docx
 import openpyxl
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
 from service.deadlines import format_date
@@ -42,8 +43,8 @@ def report_docx(
     """A report in the NĐ 30/2020 layout: borderless two-column header table, then the body."""
     document = docx.Document()
     style = document.styles["Normal"]
-    style.font.name = "Times New Roman"  # type: ignore[attr-defined]
-    style.font.size = Pt(13)  # type: ignore[attr-defined]
+    style.font.name = "Times New Roman"
+    style.font.size = Pt(13)
     table = document.add_table(rows=3, cols=2)
     table.cell(0, 0).text = parent.upper()
     table.cell(0, 1).text = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -53,8 +54,8 @@ def report_docx(
     table.cell(2, 1).text = (
         f"{place}, ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
     )
-    document.add_paragraph("BÁO CÁO").alignment = 1
-    document.add_paragraph(title).alignment = 1
+    document.add_paragraph("BÁO CÁO").alignment = WD_ALIGN_PARAGRAPH.CENTER
+    document.add_paragraph(title).alignment = WD_ALIGN_PARAGRAPH.CENTER
     for paragraph in body:
         document.add_paragraph(paragraph)
     document.add_paragraph("Nơi nhận:\n- Phòng Nội vụ;\n- Lưu: VT.")

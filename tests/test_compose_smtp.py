@@ -71,7 +71,9 @@ def test_build_round_trips_through_stdlib() -> None:
     assert body.get_content().replace("\r\n", "\n").strip() == outgoing().text
     html = msg.get_body(preferencelist=("html",))
     assert html is not None and "Phòng Nội vụ" in html.get_content()
-    files = [(p.get_filename(), p.get_content_type(), p.get_content()) for p in msg.iter_attachments()]
+    files = [
+        (p.get_filename(), p.get_content_type(), p.get_content()) for p in msg.iter_attachments()
+    ]
     assert files == [(LONG_NAME, XLSX, b"PK\x03\x04data"), ("a.pdf", "application/pdf", b"%P")]
 
 
@@ -176,3 +178,25 @@ def test_plain_to_non_loopback_refused() -> None:
 def test_password_not_in_repr(smtp_server: CapturingSmtpServer) -> None:
     settings = SmtpSettings(**{**smtp_server.settings().__dict__, "password": "bí mật"})
     assert "bí mật" not in repr(settings)
+
+
+def test_long_vietnamese_subject_and_sender_keep_every_space() -> None:
+    """Regression: Python 3.11's header folder lost the space between encoded-words."""
+    subject = ("[Đã nhận] Kế hoạch thực hiện dân chủ ở cơ sở năm 2025 – "
+               "Văn phòng HĐND và UBND huyện Tân Hưng, tỉnh Long An")
+    name = "Phòng Nội vụ huyện Tân Hưng, tỉnh Long An (bộ phận một cửa)"
+    msg = build_message(
+        OutgoingMail(to=("vp@xa.vn",), subject=subject, text="x", html=None,
+                     message_id="<baocao.1@noivu.vn>"),
+        from_addr="baocao@noivu.vn", from_name=name, date=datetime(2025, 5, 30, tzinfo=UTC),
+    )
+    parsed = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+    assert str(parsed["Subject"]) == subject
+    assert parsed["From"].addresses[0].display_name == name
+    assert parsed["From"].addresses[0].addr_spec == "baocao@noivu.vn"
+    ascii_name = build_message(
+        OutgoingMail(to=("vp@xa.vn",), subject="Hi", text="x", html=None, message_id="<b@c>"),
+        from_addr="baocao@noivu.vn", from_name="Noi vu, huyen X", date=datetime.now(UTC),
+    )
+    parsed = email.message_from_bytes(ascii_name.as_bytes(), policy=email.policy.default)
+    assert parsed["From"].addresses[0].display_name == "Noi vu, huyen X"

@@ -47,6 +47,16 @@ def test_hints_pick_between_rounds_accent_insensitively() -> None:
     assert choose_round(TAN_HUNG, rounds, "BÁO CÁO NĂM 2025", []).round == year
 
 
+def test_the_units_own_name_is_not_a_hint() -> None:
+    unit = UnitInfo(5, "phong-tc-kh", "Phòng Tài chính - Kế hoạch", "Phòng TC-KH", "phong_ban",
+                    ("tckh@huyen.vn",))
+    plan = make_round(1, "plan", "ke hoach dan chu", kinds=frozenset({"phong_ban"}))
+    half = make_round(2, "periodic", "6 thang", kinds=frozenset({"phong_ban"}))
+    choice = choose_round(unit, [plan, half], "Gửi báo cáo 6 tháng - Phòng TC-KH",
+                          ["Báo cáo dân chủ - Phòng Tài chính - Kế hoạch.docx"])
+    assert choice.round == half
+
+
 def test_unclear_or_no_round_gives_a_reason_not_a_guess() -> None:
     half = make_round(2, "periodic", "6 thang")
     year = make_round(3, "periodic", "nam")

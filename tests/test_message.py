@@ -26,13 +26,18 @@ def sample(name: str) -> Envelope:
     return parse((MAIL / name).read_bytes(), own_domain="example.vn")
 
 
-def with_attachment(disposition: bytes, *, body: bytes = b"UEsDBA==\r\n", extra: bytes = b"") -> bytes:
+def with_attachment(
+    disposition: bytes, *, body: bytes = b"UEsDBA==\r\n", extra: bytes = b""
+) -> bytes:
     return (
         b"From: a@b.vn\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
         b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
         b"--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n"
-        b"--B\r\nContent-Type: application/octet-stream\r\n" + extra
-        + b"Content-Disposition: " + disposition + b"\r\n"
+        b"--B\r\nContent-Type: application/octet-stream\r\n"
+        + extra
+        + b"Content-Disposition: "
+        + disposition
+        + b"\r\n"
         b"Content-Transfer-Encoding: base64\r\n\r\n" + body + b"--B--\r\n"
     )
 
@@ -103,7 +108,9 @@ def test_samples_are_nfc_and_utc(name: str) -> None:
         ('attachment; filename="BÃ¡o cÃ¡o.docx"'.encode(), "Báo cáo.docx"),
         # NFD (macOS) → NFC.
         (
-            ('attachment; filename="' + unicodedata.normalize("NFD", "Báo cáo.docx") + '"').encode(),
+            (
+                'attachment; filename="' + unicodedata.normalize("NFD", "Báo cáo.docx") + '"'
+            ).encode(),
             "Báo cáo.docx",
         ),
         (b'attachment; filename="../../etc/passwd.docx"', "passwd.docx"),
@@ -215,7 +222,8 @@ def test_nesting_depth_1000_no_recursion_error() -> None:
 
 def test_nesting_depth_80_is_cut_at_limit() -> None:
     head = b"".join(
-        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(80)
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+        for i in range(80)
     )
     tail = b"".join(b"--b%d--\r\n" % i for i in reversed(range(80)))
     env = parse(b"From: a@b.vn\r\n" + head + b"Content-Type: text/plain\r\n\r\nx\r\n" + tail)
@@ -240,7 +248,11 @@ def test_too_many_attachments_capped() -> None:
         b"--B\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n"
         for _ in range(10)
     )
-    raw = b'From: a@b.vn\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n' + parts + b"--B--\r\n"
+    raw = (
+        b'From: a@b.vn\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        + parts
+        + b"--B--\r\n"
+    )
     env = parse_envelope(raw, RECEIVED, max_attachments=3)
     assert len(env.attachments) == 3
     assert env.defects
@@ -256,7 +268,10 @@ def test_too_many_attachments_capped() -> None:
         (b"Auto-Submitted: no\r\n", None),
         (b"X-Autoreply: yes\r\n", "auto-reply"),
         (b"Precedence: auto_reply\r\n", "auto-reply"),
-        (b"Subject: =?utf-8?Q?Tr=E1=BA=A3_l=E1=BB=9Di_t=E1=BB=B1_=C4=91=E1=BB=99ng:_x?=\r\n", "auto-reply"),
+        (
+            b"Subject: =?utf-8?Q?Tr=E1=BA=A3_l=E1=BB=9Di_t=E1=BB=B1_=C4=91=E1=BB=99ng:_x?=\r\n",
+            "auto-reply",
+        ),
         (b"Subject: Automatic reply: Bao cao\r\n", "auto-reply"),
         (b"Subject: Out of Office\r\n", "auto-reply"),
         (b"Return-Path: <>\r\n", "bounce"),
@@ -332,17 +347,36 @@ def test_subject_whitespace_collapsed_and_base64_body() -> None:
 
 HEADER_NAMES = st.sampled_from(
     [
-        "From", "Subject", "Content-Type", "Content-Disposition", "Content-Transfer-Encoding",
-        "Message-ID", "Date", "References", "Return-Path", "Auto-Submitted", "Reply-To", "To",
+        "From",
+        "Subject",
+        "Content-Type",
+        "Content-Disposition",
+        "Content-Transfer-Encoding",
+        "Message-ID",
+        "Date",
+        "References",
+        "Return-Path",
+        "Auto-Submitted",
+        "Reply-To",
+        "To",
     ]
 )
 HEADER_VALUES = st.one_of(
     st.binary(max_size=80),
     st.sampled_from(
         [
-            b"multipart/mixed; boundary=", b'multipart/mixed; boundary="b"', b"=?utf-8?B?",
-            b"=?x?Q?=FF?=", b"attachment; filename*0*=x''%FF; filename*1=\"", b"base64",
-            b'"\\', b"<>", b"message/rfc822", b"text/plain; charset=utf-7", b"(((((", b"@@@",
+            b"multipart/mixed; boundary=",
+            b'multipart/mixed; boundary="b"',
+            b"=?utf-8?B?",
+            b"=?x?Q?=FF?=",
+            b"attachment; filename*0*=x''%FF; filename*1=\"",
+            b"base64",
+            b'"\\',
+            b"<>",
+            b"message/rfc822",
+            b"text/plain; charset=utf-7",
+            b"(((((",
+            b"@@@",
         ]
     ),
 )
@@ -367,9 +401,7 @@ def test_header_soup_never_raises(
     head = b"".join(name.encode() + b": " + value + b"\r\n" for name, value in headers)
     raw = head + b"\r\n" + body
     if nested:
-        raw = (
-            b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n' + raw + b"\r\n--b--\r\n"
-        )
+        raw = b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n' + raw + b"\r\n--b--\r\n"
     env = parse(raw, own_domain="example.vn")
     for text in (env.subject, env.sender_name, env.body_text):
         assert is_nfc(text)
