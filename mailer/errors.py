@@ -17,3 +17,11 @@ class TransientMailError(MailerError):
 
 class PermanentMailError(MailerError):
     """Raised when retrying cannot help (5xx, auth refused, bad address)."""
+
+
+class SmtpConnectionError(TransientMailError):
+    """Raised when the SMTP server cannot be reached or drops the connection.
+
+    Distinct from a 4xx reply about one message: the outbox stops its run and postpones every
+    queued mail at once instead of failing them one by one.
+    """

@@ -16,7 +16,7 @@ from email.utils import getaddresses
 from types import TracebackType
 from typing import Literal
 
-from mailer.errors import PermanentMailError, TransientMailError
+from mailer.errors import PermanentMailError, SmtpConnectionError, TransientMailError
 
 __all__ = ["SmtpSender", "SmtpSettings"]
 
@@ -151,7 +151,7 @@ class SmtpSender:
             raise TransientMailError(f"Người nhận tạm thời bị từ chối: {details}") from exc
         except smtplib.SMTPServerDisconnected as exc:
             self._drop()
-            raise TransientMailError(f"Máy chủ SMTP ngắt kết nối: {exc}") from exc
+            raise SmtpConnectionError(f"Máy chủ SMTP ngắt kết nối: {exc}") from exc
         except smtplib.SMTPResponseException as exc:
             # Includes SMTPAuthenticationError (535 → permanent; 454 "try later" → transient),
             # SMTPSenderRefused, SMTPDataError and SMTPConnectError.
@@ -166,7 +166,7 @@ class SmtpSender:
             raise PermanentMailError(f"Chứng chỉ của máy chủ SMTP không hợp lệ: {exc}") from exc
         except (smtplib.SMTPException, OSError) as exc:  # timeouts, refused, reset, TLS errors
             self._drop()
-            raise TransientMailError(f"Lỗi kết nối SMTP: {exc!r}") from exc
+            raise SmtpConnectionError(f"Lỗi kết nối SMTP: {exc!r}") from exc
         if refused:
             # Some recipients accepted: the message is out, so retrying would duplicate it.
             details = "; ".join(f"{rcpt}: {c}" for rcpt, (c, _t) in refused.items())

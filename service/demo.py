@@ -191,7 +191,7 @@ def show_mail(smtp: CapturingSmtpServer, out: Path) -> None:
     for n, mail in enumerate(mails, start=1):
         (folder / f"{n:03d}.eml").write_bytes(mail.raw)
         msg = message_from_bytes(mail.raw, policy=policy.default)
-        body = msg.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+        body = msg.get_body(preferencelist=("plain",))
         lines = [ln.strip() for ln in str(body.get_content()).splitlines()] if body else []
         key = next((ln for ln in lines if ln.startswith(("- Tình trạng", "!", "Thư không"))), "")
         table.add_row(", ".join(mail.rcpt_tos), str(msg["Subject"]), key[:100])

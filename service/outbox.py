@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from mailer.compose import OutgoingMail, build_message
-from mailer.errors import PermanentMailError, TransientMailError
+from mailer.errors import PermanentMailError, SmtpConnectionError, TransientMailError
 from mailer.smtp import SmtpSender
 from service.bootstrap import App
 from store.models import Outbox
@@ -88,8 +88,18 @@ def send_pending(app: App, limit: int = 500) -> OutboxReport:
             _postpone_all(app, ids, str(exc))
             report.retry_later = len(ids)
             return report
-        for outbox_id in ids:
-            _send_one(app, sender, outbox_id, settings.from_address, settings.from_name, report)
+        for position, outbox_id in enumerate(ids):
+            try:
+                _send_one(app, sender, outbox_id, settings.from_address, settings.from_name,
+                          report)
+            except SmtpConnectionError as exc:
+                # The server is gone: one log line and one postponement for all that is left.
+                report.error = f"Mất kết nối máy chủ SMTP: {exc}"
+                log.warning(report.error)
+                rest = ids[position:]
+                _postpone_all(app, rest, str(exc))
+                report.retry_later += len(rest)
+                break
     log.info(report.summary())
     return report
 
@@ -103,11 +113,13 @@ def _send_one(
         if row is None or row.status != "pending":
             return
         now = app.clock()
-        row.attempts += 1
         try:
             sender.send(build_message(_outgoing(row), from_addr=from_addr, from_name=from_name,
                                       date=now))
+        except SmtpConnectionError:
+            raise  # rolls back this transaction; the caller postpones it with the rest
         except TransientMailError as exc:
+            row.attempts += 1
             row.last_error = str(exc)[:2000]
             if row.attempts >= MAX_ATTEMPTS:
                 row.status = "failed"
@@ -117,11 +129,13 @@ def _send_one(
                 report.retry_later += 1
             log.warning("Gửi thư %s tới %s chưa được: %s", row.key, row.to_addr, exc)
         except PermanentMailError as exc:
+            row.attempts += 1
             row.status = "failed"
             row.last_error = str(exc)[:2000]
             report.failed += 1
             log.error("Gửi thư %s tới %s thất bại: %s", row.key, row.to_addr, exc)
         else:
+            row.attempts += 1
             row.status = "sent"
             row.sent_at = now
             row.last_error = None

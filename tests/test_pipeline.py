@@ -1,0 +1,147 @@
+"""Pipeline guarantees beyond the happy path: one poller at a time, post-actions after commit,
+outbox retries and permanent failures, a failure contained to one message."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+from sqlalchemy import select
+
+from service.bootstrap import App
+from service.deadlines import DeadlineRule
+from service.embedded_imap import PymapServer
+from service.embedded_smtp import CapturingSmtpServer
+from service.outbox import backoff, send_pending
+from service.pipeline import PollerBusy, poll_once, poller_id
+from service.rounds import RoundSpec, add_round
+from service.samples import sample_report, unit_email
+from service.seed import DISTRICT_UNITS
+from store import lease
+from store.archive import Archive
+from store.errors import ArchiveError
+from store.models import InboundMessage, Outbox
+from tests.support import INBOX_ADDRESS, make_app, seed_units
+
+UNIT = DISTRICT_UNITS[2]
+WHEN = datetime(2025, 5, 20, 3, tzinfo=UTC)
+
+
+def prepared(tmp_path: Path, db_url: str, imap: PymapServer, smtp: CapturingSmtpServer,
+             clock: list[datetime] | None = None, post_action: str = "none") -> App:
+    now = clock if clock is not None else [datetime.now(UTC)]
+    app = make_app(tmp_path, db_url, imap.settings(), smtp.settings(), clock=lambda: now[0],
+                   post_action=post_action)
+    seed_units(app, DISTRICT_UNITS[:5])
+    with app.sessions() as session, session.begin():
+        add_round(session, app.calendar, RoundSpec(
+            "BC6T", "Báo cáo 6 tháng", "periodic", date(2025, 5, 1),
+            DeadlineRule.on(date(2025, 5, 30)), ("all",)))
+    return app
+
+
+def deliver(imap: PymapServer, n: int = 1) -> None:
+    for i in range(n):
+        imap.deliver(unit_email(
+            sender=UNIT.email, sender_name="Văn thư", to=INBOX_ADDRESS,
+            subject=f"Báo cáo 6 tháng lần {i}", body="Kính gửi",
+            files=[sample_report(UNIT.name, "Báo cáo 6 tháng", WHEN, i)], date=WHEN,
+            message_id=f"<pipeline-{i}@x.vn>",
+        ), WHEN)
+
+
+def test_a_second_poller_is_refused_while_the_first_holds_the_mailbox(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    deliver(pymap_server)
+    with app.sessions() as session, session.begin():
+        assert lease.acquire(session, "poll:INBOX", "other-host:1", timedelta(minutes=10),
+                             datetime.now(UTC))
+    with pytest.raises(PollerBusy, match="tiến trình khác"):
+        poll_once(app)
+    with app.sessions() as session, session.begin():
+        lease.release(session, "poll:INBOX", "other-host:1")
+    assert poll_once(app).fetched == 1
+    with app.sessions() as session, session.begin():  # released after the poll
+        assert lease.acquire(session, "poll:INBOX", poller_id() + "-x", timedelta(minutes=1),
+                             datetime.now(UTC))
+
+
+def test_move_post_action_happens_after_commit_and_nothing_is_seen_twice(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server, post_action="move:Đã xử lý")
+    deliver(pymap_server, 3)
+    report = poll_once(app)
+    assert report.outcomes == {"accepted": 3}
+    settings = pymap_server.settings()
+    client = IMAPClient(settings.host, port=settings.port, ssl=False)
+    try:
+        client.login(settings.username, settings.password)
+        assert client.select_folder("INBOX")[b"EXISTS"] == 0
+        assert client.select_folder("Đã xử lý")[b"EXISTS"] == 3
+    finally:
+        client.logout()
+    assert poll_once(app).fetched == 0
+
+
+def test_outbox_retries_transient_failures_and_records_permanent_ones(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    clock = [datetime(2025, 6, 1, 1, tzinfo=UTC)]
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server, clock=clock)
+    deliver(pymap_server, 2)
+    poll_once(app)
+
+    smtp_server.refuse_next(1, code=451, text="Try again later")
+    smtp_server.refuse_next(1, code=451, text="Try again later")
+    first = send_pending(app)
+    assert (first.sent, first.retry_later) == (0, 2)
+    assert send_pending(app).sent == 0  # not due yet: backoff
+    clock[0] += backoff(1) + timedelta(seconds=1)
+    smtp_server.refuse_next(1, code=550, text="No such user")
+    second = send_pending(app)
+    assert (second.sent, second.failed) == (1, 1)
+    with app.sessions() as session:
+        rows = {r.status: r for r in session.scalars(select(Outbox))}
+    assert "550" in (rows["failed"].last_error or "") and rows["failed"].attempts == 2
+    assert rows["sent"].sent_at == clock[0]
+    assert len(smtp_server.wait_for(1, timeout=5)) == 1
+    clock[0] += timedelta(days=1)
+    assert send_pending(app).sent == 0  # failed stays failed, sent is never resent
+
+
+def test_smtp_down_postpones_everything_then_delivers_exactly_once(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    clock = [datetime(2025, 6, 1, 1, tzinfo=UTC)]
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server, clock=clock)
+    deliver(pymap_server, 3)
+    poll_once(app)
+    smtp_server.stop()
+    down = send_pending(app)
+    assert down.retry_later == 3 and down.error and "SMTP" in down.error
+    smtp_server.start()
+    clock[0] += timedelta(hours=3)
+    assert send_pending(app).sent == 3
+    assert send_pending(app).sent == 0
+    assert len(smtp_server.wait_for(3, timeout=5)) == 3
+
+
+def test_archive_failure_stops_the_poll_before_anything_is_recorded(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    deliver(pymap_server, 2)
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")  # a file where the archive needs directories: every write fails
+    broken = replace(app, archive=Archive(blocker / "archive"))
+    with pytest.raises(ArchiveError, match="not-a-directory"):
+        poll_once(broken)
+    with app.sessions() as session:
+        assert session.scalar(select(InboundMessage.id)) is None
+    assert poll_once(app).fetched == 2  # the same messages, once the disk is fixed
