@@ -1,0 +1,50 @@
+"""The README cannot drift from the code: every config key and CLI command is documented."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from service.cli import cli
+from service.config import parse_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def config_keys() -> set[str]:
+    source = (ROOT / "service" / "config.py").read_text(encoding="utf-8")
+    keys = set()
+    pattern = r"r\.(text|integer|choice|str_list|dates|secret)\(\s*\"([a-z_.]+)\""
+    for method, key in re.findall(pattern, source):
+        keys.add(key + "_env" if method == "secret" else key)
+    return keys
+
+
+def test_every_config_key_is_in_the_readme_table() -> None:
+    keys = config_keys()
+    assert len(keys) > 20, keys
+    missing = sorted(k for k in keys if f"| `{k}` |" not in README)
+    assert not missing, f"README lacks config keys: {missing}"
+
+
+def test_the_example_config_is_valid_and_complete(tmp_path: Path) -> None:
+    path = ROOT / "baocao.example.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    env = {"BAOCAO_IMAP_PASSWORD": "x", "BAOCAO_SMTP_PASSWORD": "y"}
+    settings = parse_settings(data, tmp_path / "baocao.toml", env)
+    assert settings.imap.security == "ssl"
+    text = path.read_text(encoding="utf-8")
+    for key in config_keys():
+        section, _, name = key.partition(".")
+        assert f"[{section}]" in text and re.search(rf"^#?\s*{name}\s*=", text, re.M), key
+
+
+def test_every_cli_command_is_in_the_readme() -> None:
+    commands = []
+    for name, command in cli.commands.items():
+        sub = getattr(command, "commands", None)
+        commands += [f"baocao {name} {s}" for s in sub] if sub else [f"baocao {name}"]
+    missing = [c for c in commands if f"`{c}" not in README]
+    assert not missing, f"README lacks commands: {missing}"
