@@ -6,6 +6,7 @@ some webmail previews use the text part); HTML is autoescaped, text is not.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +43,7 @@ def render_email(name: str, context: dict[str, Any]) -> RenderedEmail:
     subject = text_env.get_template(f"{name}/subject.txt").render(context)
     subject = " ".join(subject.split())
     text = text_env.get_template(f"{name}/body.txt").render(context).strip() + "\n"
+    text = re.sub(r"\n{3,}", "\n\n", text)  # template conditionals leave blank runs
     html: str | None = None
     if (TEMPLATE_DIR / name / "body.html").exists():
         html = _environment(True).get_template(f"{name}/body.html").render(
