@@ -422,6 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"in {time.perf_counter() - started:.1f} s\n", flush=True)
 
     dovecot_reason = dovecot_unavailable_reason()
+    if dovecot_reason is not None:
+        print(f"Dovecot skipped: {dovecot_reason}; ingest on pymap only, empty poll on a "
+              "100-message pymap mailbox only.\n", flush=True)
     ingest: list[IngestResult] = []
     empty: list[EmptyResult] = []
     profile = ""
@@ -455,8 +458,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print(profile)
     print()
-    if dovecot_reason is not None:
-        print(f"Dovecot skipped: {dovecot_reason}; empty poll measured on pymap (100) only.")
     print(table(
         "2. Empty poll: poll_once with nothing new vs bare connect+LOGIN+SELECT+"
         "UID SEARCH UID n:*+LOGOUT (median of 5)",

@@ -32,6 +32,7 @@ from parsers.types import ParsedFile
 from service.acknowledge import queue_acknowledgement
 from service.bootstrap import App
 from service.intake import Decision, FileReport, IntakeInput, Outcome, ProblemNote, decide
+from service.matching import RoundInfo, UnitInfo
 from service.snapshots import load_rounds, load_units
 from store import lease
 from store.models import Attachment, InboundMessage, MailboxState, Problem, Submission
@@ -111,9 +112,11 @@ def _poll(app: App, inbox: Inbox, mailbox: str, holder: str, lease_name: str) ->
     uids = inbox.uids_from(next_uid)
     if not uids:
         return report
+    with app.sessions() as session:  # one snapshot per poll, not per message
+        snapshot = Snapshot(load_units(session), load_rounds(session))
     for count, fetched in enumerate(inbox.fetch(uids), start=1):
         report.fetched += 1
-        outcome = process_message(app, mailbox, status.uidvalidity, fetched)
+        outcome = process_message(app, mailbox, status.uidvalidity, fetched, snapshot)
         if outcome is None:
             report.duplicates += 1
         else:
@@ -138,6 +141,14 @@ def _post_action(app: App, inbox: Inbox, uid: int) -> None:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """Units and rounds as plain data, loaded once per poll."""
+
+    units: Sequence[UnitInfo]
+    rounds: Sequence[RoundInfo]
+
+
+@dataclass(frozen=True)
 class Recorded:
     outcome: str
     acknowledged: int
@@ -152,6 +163,7 @@ def process_message(
     mailbox: str,
     uidvalidity: int,
     fetched: FetchedMessage,
+    snapshot: Snapshot | None = None,
 ) -> Recorded | None:
     """Archive, decide and record one message; None when it was already recorded."""
     sha256 = app.archive.put(fetched.raw, ".eml")  # before anything can fail
@@ -164,7 +176,7 @@ def process_message(
             _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
             return None
     try:
-        return _record(app, mailbox, uidvalidity, fetched, envelope, sha256, key)
+        return _record(app, mailbox, uidvalidity, fetched, envelope, sha256, key, snapshot)
     except Exception:
         # Contained to this message: keep a "failed" row pointing at the archived raw message
         # so a person sees it, and move on. If even that cannot be written (database down),
@@ -228,7 +240,7 @@ def _file_reports(app: App, envelope: Envelope, too_big: bool) -> list[FileRepor
     limits = Limits(max_file_bytes=app.settings.intake.max_attachment_bytes)
     reports = []
     for part in envelope.attachments:
-        sha = app.archive.put(part.data, ".bin")
+        sha = app.archive.put(part.data, ".bin", durable=False)  # the .eml is the durable copy
         if too_big:
             kind, _ = detect_kind(part.filename, part.data[:4096])
             parsed = ParsedFile(kind=kind, readable=False, text="", problems=(),
@@ -241,7 +253,7 @@ def _file_reports(app: App, envelope: Envelope, too_big: bool) -> list[FileRepor
 
 def _record(
     app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
-    sha256: str, key: str,
+    sha256: str, key: str, snapshot: Snapshot | None,
 ) -> Recorded:
     too_big = len(fetched.raw) > app.settings.intake.max_message_bytes
     files = _file_reports(app, envelope, too_big)
@@ -253,9 +265,11 @@ def _record(
             f"Thư lớn hơn {mb} MB: đã lưu nguyên bản nhưng chưa đọc nội dung các tệp.",
         ))
     with app.sessions() as session, session.begin():
-        units = load_units(session)
-        rounds = load_rounds(session)
-        decision = decide(IntakeInput(envelope, files, units, rounds, tuple(extra)))
+        if snapshot is None:
+            snapshot = Snapshot(load_units(session), load_rounds(session))
+        decision = decide(
+            IntakeInput(envelope, files, snapshot.units, snapshot.rounds, tuple(extra))
+        )
         unit_id = decision.unit.id if decision.unit else None
         message = _message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
                                decision.outcome or Outcome.FAILED, decision.reason, unit_id)

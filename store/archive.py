@@ -40,8 +40,12 @@ class Archive:
     def exists(self, sha: str, suffix: str = ".eml") -> bool:
         return self.path(sha, suffix).is_file()
 
-    def put(self, data: bytes, suffix: str = ".eml") -> str:
-        """Store `data` durably and return its sha256 hex digest (the key to get it back)."""
+    def put(self, data: bytes, suffix: str = ".eml", *, durable: bool = True) -> str:
+        """Store `data` and return its sha256 hex digest (the key to get it back).
+
+        `durable=False` skips the fsyncs, for copies that can be rebuilt from a durable file
+        (attachments are also inside their archived .eml).
+        """
         sha = hashlib.sha256(data).hexdigest()
         dest = self.path(sha, suffix)
         if dest.is_file():
@@ -54,15 +58,17 @@ class Archive:
                 with os.fdopen(fd, "wb") as tmp:
                     tmp.write(data)
                     tmp.flush()
-                    os.fsync(tmp.fileno())
+                    if durable:
+                        os.fsync(tmp.fileno())
                 os.replace(tmp_name, dest)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp_name)
                 raise
             # The rename (and any new directories) are durable only once their parents are synced.
-            for synced in {directory, *(made.parent for made in created)}:
-                _fsync_dir(synced)
+            if durable:
+                for synced in {directory, *(made.parent for made in created)}:
+                    _fsync_dir(synced)
         except OSError as exc:
             raise ArchiveError(
                 f"Không lưu được tệp vào thư mục lưu trữ {directory}: {_reason(exc)}"

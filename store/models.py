@@ -10,6 +10,7 @@ are identical on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -38,6 +40,7 @@ __all__ = [
     "UNIT_KIND_LABELS",
     "Attachment",
     "Base",
+    "FormValue",
     "InboundMessage",
     "Lease",
     "MailboxState",
@@ -180,6 +183,8 @@ class Round(Base):
     counted_from: Mapped[date | None]
     last_day: Mapped[date]
     keywords: Mapped[str] = mapped_column(default="", server_default="")
+    # Name of a form spec (templates/forms/<name>.toml) whose figures units must send.
+    form_spec: Mapped[str | None]
     closed: Mapped[bool] = mapped_column(default=False, server_default=sql_false(), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -320,9 +325,46 @@ class Attachment(Base):
     kind: Mapped[str]
     readable: Mapped[bool]
     text: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # Administrative metadata (NĐ 30/2020 layout) read from the document itself.
+    doc_number: Mapped[str | None]  # "45"; None for a draft with a blank number
+    doc_symbol: Mapped[str | None]  # "BC-UBND"
+    doc_type: Mapped[str | None]  # "BC", "KH", "CV"…
+    doc_date: Mapped[date | None]
+    issuer: Mapped[str | None]
+    title: Mapped[str | None] = mapped_column(Text)
+    signer: Mapped[str | None]
+    digital_signer: Mapped[str | None]  # from a signed PDF
+    form_code: Mapped[str | None]  # the data form found in this file
+    # A .docx and a .pdf of the same document (same number and symbol) point at each other.
+    same_document_as_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
 
     inbound_message: Mapped[InboundMessage] = relationship(back_populates="attachments")
     submission: Mapped[Submission | None] = relationship(back_populates="attachments")
+    form_values: Mapped[list[FormValue]] = relationship(
+        back_populates="attachment", cascade="all, delete-orphan", order_by="FormValue.id"
+    )
+
+
+class FormValue(Base):
+    """One figure of a data form, as read from one attachment (value by indicator code)."""
+
+    __tablename__ = "form_values"
+    __table_args__ = (UniqueConstraint("attachment_id", "form_code", "indicator"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attachment_id: Mapped[int] = mapped_column(
+        ForeignKey("attachments.id", ondelete="CASCADE"), index=True
+    )
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    form_code: Mapped[str]
+    indicator: Mapped[str]
+    number: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
+    text: Mapped[str | None]
+    raw: Mapped[str | None]
+    place: Mapped[str | None]
+
+    attachment: Mapped[Attachment] = relationship(back_populates="form_values")
 
 
 class Problem(Base):
@@ -340,6 +382,7 @@ class Problem(Base):
     )
     code: Mapped[str]
     text: Mapped[str] = mapped_column(Text)
+    place: Mapped[str | None]  # sheet/row/cell or table/row, when the problem has one
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved: Mapped[bool] = mapped_column(default=False, server_default=sql_false())
 

@@ -8,8 +8,26 @@ from store.db import check, current_revision, downgrade, head_revision, make_eng
 from store.models import metadata
 
 
-def test_head_is_initial() -> None:
-    assert head_revision() == "0001"
+def test_upgrading_an_existing_database_keeps_its_rows(db_url: str) -> None:
+    """An office upgrading from the first release keeps its units and gains the new columns."""
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO units (code, name, kind, active, created_at) "
+                "VALUES ('xa-a', 'UBND xã A', 'xa', true, CURRENT_TIMESTAMP)"
+            ))
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT name FROM units")).scalar_one() == "UBND xã A"
+        columns = {c["name"] for c in inspect(engine).get_columns("attachments")}
+        assert {"doc_number", "doc_symbol", "form_code"} <= columns
+        assert check(engine) == []
+    finally:
+        engine.dispose()
 
 
 def test_upgrade_from_empty_matches_models(db_url: str) -> None:
