@@ -82,6 +82,7 @@ _SHAPE = re.compile(
 )
 _GROUPED = re.compile(r"^[1-9]\d{0,2}(?:[.,]\d{3})+$")
 _SPACED = re.compile(r"^[1-9]\d{0,2}(?: \d{3})+$")
+_AMBIGUOUS = "không rõ nghĩa: số nguyên đề nghị ghi liền (1234) hoặc 1.234"
 _MAX_CHARS = 64
 _EXCEL_DIGITS = 15
 
@@ -170,9 +171,8 @@ def parse_number(text: str | float | int | None, kind: Kind) -> NumberResult:
             return _invalid(shown)
         negative = True
     body = m["body"]
-    if kind == "integer" and body.count(",") == 1 and "." not in body and " " not in body:
-        if _GROUPED.match(body):
-            return _invalid(shown, "không rõ nghĩa: số nguyên đề nghị ghi liền (1234) hoặc 1.234")
+    if kind == "integer" and body.count(",") == 1 and _GROUPED.match(body):
+        return _invalid(shown, _AMBIGUOUS)
     literal = _plain(body)
     if literal is None:
         return _invalid(shown, "không phải là số (sai dấu phân cách hàng nghìn)")

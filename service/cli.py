@@ -210,11 +210,13 @@ def rounds() -> None:
 @click.option("--for", "targets", multiple=True,
               help="Đối tượng phải nộp: all | kind:xa | kind:phong_ban | unit:<mã>; lặp lại được.")
 @click.option("--keywords", default="", help="Từ gợi ý để nhận ra thư của đợt này.")
+@click.option("--form", "form_spec", default=None,
+              help="Biểu số liệu phải nộp: tên có sẵn (dan-chu-co-so) hoặc đường dẫn tệp .toml.")
 @click.pass_obj
 @friendly_errors
 def rounds_add(obj: Context, code: str, title: str, kind: str, due: Any, before: Any,
                within_working_days: int | None, counted_from: Any, opens: Any,
-               targets: tuple[str, ...], keywords: str) -> None:
+               targets: tuple[str, ...], keywords: str, form_spec: str | None) -> None:
     """Khai báo một đợt báo cáo và hạn nộp."""
     from service.calendar import TZ
     from service.rounds import RoundSpec, add_round
@@ -232,7 +234,7 @@ def rounds_add(obj: Context, code: str, title: str, kind: str, due: Any, before:
         rule = DeadlineRule.before(before)
     app = obj.app()
     opens_on = opens or counted_from or app.clock().astimezone(TZ).date()
-    spec = RoundSpec(code, title, kind, opens_on, rule, targets or ("all",), keywords)
+    spec = RoundSpec(code, title, kind, opens_on, rule, targets or ("all",), keywords, form_spec)
     with app.sessions() as session, session.begin():
         round_ = add_round(session, app.calendar, spec)
         last = round_.last_day
@@ -255,6 +257,51 @@ def rounds_list(obj: Context) -> None:
             table.add_row(r.code, r.title, KIND_LABELS.get(r.kind, r.kind),
                           format_date(r.last_day), "Đã đóng" if r.closed else "Đang mở")
     console.print(table)
+
+
+# --- forms ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def form() -> None:
+    """Biểu số liệu (mẫu khai báo trong tệp .toml)."""
+
+
+@form.command("list")
+def form_list() -> None:
+    """Liệt kê các biểu mẫu có sẵn."""
+    from service.forms import load_form_spec, shipped_specs
+
+    for name in shipped_specs():
+        spec = load_form_spec(name)
+        console.print(f"{name}: {spec.title} (mã {spec.code}, phiên bản {spec.version}, "
+                      f"{len(spec.indicators)} chỉ tiêu)", highlight=False)
+
+
+@form.command("template")
+@click.argument("spec")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Tệp Excel mẫu để gửi cho các đơn vị.")
+@click.option("--no-units", is_flag=True, help="Không cần cấu hình: bỏ danh sách đơn vị.")
+@click.pass_obj
+@friendly_errors
+def form_template(obj: Context, spec: str, out: Path, no_units: bool) -> None:
+    """Tạo biểu mẫu Excel trống (có khóa, danh sách đơn vị để chọn) từ SPEC."""
+    from service.form_template import form_template_command
+    from service.forms import spec_path
+
+    names: list[str] = []
+    if not no_units:
+        app = obj.app()
+        with app.sessions() as session:
+            names = list(session.scalars(
+                select(Unit.name).where(Unit.active.is_(True)).order_by(Unit.id)
+            ))
+    try:
+        form_template_command(spec_path(spec), out, names)
+    except OSError as exc:
+        raise ValueError(f"Không ghi được tệp {out}: {exc.strerror}") from None
+    console.print(f"Đã tạo biểu mẫu {out} ({len(names)} đơn vị trong danh sách chọn).")
 
 
 # --- mail -------------------------------------------------------------------------------------

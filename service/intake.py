@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from mailer.message import Envelope
+from parsers.admin import AdminMeta
+from parsers.forms import FormResult
 from parsers.types import FileProblem, ParsedFile
 from service.deadlines import Timeliness, judge
 from service.matching import RoundInfo, UnitInfo, choose_round, identify_unit
@@ -41,13 +43,16 @@ class FileReport:
     size: int
     sha256: str
     parsed: ParsedFile
+    admin: AdminMeta | None = None
+    data: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)
 class ProblemNote:
     code: str
     text: str
-    file_index: int | None = None  # index into Decision.files
+    file_index: int | None = None  # index into IntakeInput.files
+    place: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ def check_files(inp: IntakeInput, d: Decision) -> Decision:
 
 
 def _file_notes(index: int, problems: Sequence[FileProblem]) -> list[ProblemNote]:
-    return [ProblemNote(p.code, p.message, index) for p in problems]
+    return [ProblemNote(p.code, p.message, index, p.place) for p in problems]
 
 
 def check_timeliness(inp: IntakeInput, d: Decision) -> Decision:
@@ -135,6 +140,37 @@ def check_timeliness(inp: IntakeInput, d: Decision) -> Decision:
     timeliness = judge(inp.envelope.received_at, d.round.last_day)
     outcome = Outcome.ACCEPTED_WITH_PROBLEMS if d.problems else Outcome.ACCEPTED
     return replace(d, timeliness=timeliness, outcome=outcome, acknowledge=True)
+
+
+@dataclass(frozen=True)
+class FormReading:
+    """The round's data form as read from one file (only files where it was found)."""
+
+    file_index: int
+    result: FormResult
+
+
+def with_forms(
+    decision: Decision, files: Sequence[FileReport], form_title: str,
+    readings: Sequence[FormReading],
+) -> Decision:
+    """Add the data form's problems; a round with a form but no form in any file is a problem."""
+    if not decision.is_submission:
+        return decision
+    notes = list(decision.problems)
+    if not readings:
+        notes.append(ProblemNote(
+            "form-missing",
+            f"Chưa thấy {form_title} trong các tệp gửi kèm: đề nghị gửi kèm biểu số liệu "
+            f"(tệp Excel theo mẫu).",
+        ))
+    for reading in readings:
+        name = files[reading.file_index].filename
+        for p in reading.result.problems:
+            notes.append(ProblemNote(p.code, f"Tệp '{name}': {p.message}", reading.file_index,
+                                     p.place))
+    outcome = Outcome.ACCEPTED_WITH_PROBLEMS if notes else Outcome.ACCEPTED
+    return replace(decision, problems=tuple(notes), outcome=outcome)
 
 
 CHECKS: tuple[Check, ...] = (

@@ -44,6 +44,7 @@ class RoundInfo:
     unit_ids: frozenset[int]
     unit_kinds: frozenset[str]
     closed: bool = False
+    form_spec: str | None = None
 
     def owed_by(self, unit: UnitInfo) -> bool:
         return unit.id in self.unit_ids or unit.kind in self.unit_kinds

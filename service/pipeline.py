@@ -11,35 +11,58 @@ and the Message-ID key (`dedup_key`) keeps those re-seen messages from being rec
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import traceback
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailer.inbox import FetchedMessage, Inbox
 from mailer.message import Envelope, parse_envelope
+from parsers.admin import AdminMeta, read_admin_metadata
 from parsers.detect import detect_kind
 from parsers.extract import extract
+from parsers.forms import FormSpecError, read_form
 from parsers.safety import Limits
 from parsers.types import ParsedFile
 from service.acknowledge import queue_acknowledgement
 from service.bootstrap import App
-from service.intake import Decision, FileReport, IntakeInput, Outcome, ProblemNote, decide
+from service.forms import load_form_spec
+from service.intake import (
+    Decision,
+    FileReport,
+    FormReading,
+    IntakeInput,
+    Outcome,
+    ProblemNote,
+    decide,
+    with_forms,
+)
 from service.matching import RoundInfo, UnitInfo
 from service.snapshots import load_rounds, load_units
 from store import lease
-from store.models import Attachment, InboundMessage, MailboxState, Problem, Submission
+from store.models import (
+    Attachment,
+    FormValue,
+    InboundMessage,
+    MailboxState,
+    Problem,
+    Submission,
+)
 
 log = logging.getLogger(__name__)
 
 LEASE_TTL = timedelta(minutes=10)
+WORD_KINDS = frozenset({"docx", "docm"})
+EXCEL_KINDS = frozenset({"xlsx", "xlsm"})
 
 
 class PollerBusy(Exception):
@@ -247,8 +270,35 @@ def _file_reports(app: App, envelope: Envelope, too_big: bool) -> list[FileRepor
                                 notes=("lưu nguyên bản, chưa đọc nội dung do thư quá lớn",))
         else:
             parsed = extract(part.filename, part.data, limits)
-        reports.append(FileReport(part.filename, part.content_type, len(part.data), sha, parsed))
+        admin = None
+        if parsed.readable and parsed.kind in WORD_KINDS:
+            admin = read_admin_metadata(part.data, limits)
+        reports.append(FileReport(part.filename, part.content_type, len(part.data), sha, parsed,
+                                  admin, part.data))
     return reports
+
+
+def _read_forms(
+    app: App, decision: Decision, files: Sequence[FileReport]
+) -> tuple[Decision, list[FormReading]]:
+    """Once the round is known, read its data form from every Word/Excel file."""
+    if not decision.is_submission or decision.round is None or not decision.round.form_spec:
+        return decision, []
+    try:
+        spec = load_form_spec(decision.round.form_spec)
+    except FormSpecError as exc:
+        log.error("Biểu mẫu của đợt %s không dùng được: %s", decision.round.code, exc)
+        note = ProblemNote("form-spec-error", f"Biểu mẫu của đợt không dùng được: {exc}")
+        return replace(decision, problems=(*decision.problems, note),
+                       outcome=Outcome.ACCEPTED_WITH_PROBLEMS), []
+    limits = Limits(max_file_bytes=app.settings.intake.max_attachment_bytes)
+    readings = []
+    for index, f in enumerate(files):
+        if f.parsed.readable and f.parsed.kind in WORD_KINDS | EXCEL_KINDS:
+            result = read_form(spec, f.filename, f.data, limits)
+            if result.found:
+                readings.append(FormReading(index, result))
+    return with_forms(decision, files, spec.title, readings), readings
 
 
 def _record(
@@ -270,6 +320,7 @@ def _record(
         decision = decide(
             IntakeInput(envelope, files, snapshot.units, snapshot.rounds, tuple(extra))
         )
+        decision, readings = _read_forms(app, decision, files)
         unit_id = decision.unit.id if decision.unit else None
         message = _message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
                                decision.outcome or Outcome.FAILED, decision.reason, unit_id)
@@ -277,6 +328,7 @@ def _record(
         session.flush()
         submission = _submission(session, message, decision) if decision.is_submission else None
         attachments = _attachments(session, message, submission, files)
+        _form_values(session, submission, attachments, readings, decision)
         _problems(session, message, submission, attachments, decision, app)
         acknowledged = 0
         if decision.acknowledge and decision.unit is not None:
@@ -326,11 +378,66 @@ def _attachments(
             kind=f.parsed.kind,
             readable=f.parsed.readable,
             text=f.parsed.text or None,
+            notes="\n".join(f.parsed.notes) or None,
         )
+        if f.admin is not None:
+            _set_admin(row, f.admin)
         session.add(row)
         rows.append(row)
     session.flush()
+    link_same_documents(rows)
     return rows
+
+
+def _set_admin(row: Attachment, meta: AdminMeta) -> None:
+    if meta.number is not None:
+        row.doc_number, row.doc_symbol = meta.number.number, meta.number.symbol or None
+        row.doc_type = meta.number.doc_type
+    if meta.date is not None and meta.date.day and meta.date.month and meta.date.year:
+        with contextlib.suppress(ValueError):
+            row.doc_date = date(meta.date.year, meta.date.month, meta.date.day)
+    row.issuer = meta.issuer
+    row.title = " ".join(filter(None, (meta.type_name, meta.summary))) or None
+    if meta.signer is not None:
+        parts = (meta.signer.authority, meta.signer.on_behalf_of, meta.signer.position,
+                 meta.signer.name)
+        row.signer = " ".join(p for p in parts if p) or None
+
+
+def link_same_documents(rows: Sequence[Attachment]) -> None:
+    """A .docx and a .pdf with the same number and symbol are one document in two formats."""
+    by_key: dict[tuple[str, str], list[Attachment]] = {}
+    for row in rows:
+        if row.doc_number and row.doc_symbol:
+            by_key.setdefault((row.doc_number, row.doc_symbol), []).append(row)
+    for group in by_key.values():
+        for row in group[1:]:
+            if row.kind != group[0].kind:
+                row.same_document_as_id = group[0].id
+
+
+def _form_values(
+    session: Session, submission: Submission | None, attachments: Sequence[Attachment],
+    readings: Sequence[FormReading], decision: Decision,
+) -> None:
+    if decision.round is None or not readings:
+        return
+    spec = load_form_spec(decision.round.form_spec or "")
+    for reading in readings:
+        attachment = attachments[reading.file_index]
+        attachment.form_code = spec.code
+        for code, value in reading.result.values.items():
+            number = Decimal(value.value) if value.value is not None else None
+            session.add(FormValue(
+                attachment_id=attachment.id,
+                submission_id=submission.id if submission else None,
+                form_code=spec.code,
+                indicator=code,
+                number=number,
+                text=None if number is not None else (value.raw or None),
+                raw=value.raw or None,
+                place=value.place or None,
+            ))
 
 
 def _problems(
@@ -347,5 +454,6 @@ def _problems(
             attachment_id=attachments[note.file_index].id if note.file_index is not None else None,
             code=note.code,
             text=note.text,
+            place=note.place,
             created_at=app.clock(),
         ))

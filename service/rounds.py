@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.calendar import WorkCalendar
 from service.deadlines import DeadlineRule, last_day
+from service.forms import load_form_spec
 from store.models import ROUND_KINDS, UNIT_KINDS, Round, RoundTarget, Unit
 
 KIND_ALIASES = {
@@ -33,6 +34,7 @@ class RoundSpec:
     rule: DeadlineRule
     targets: tuple[str, ...]  # "all", "kind:xa", "unit:<code>"
     keywords: str = ""
+    form_spec: str | None = None  # name in templates/forms/ or a path to a .toml
 
 
 def parse_targets(targets: Sequence[str]) -> tuple[set[str], set[str]]:
@@ -64,6 +66,8 @@ def add_round(session: Session, cal: WorkCalendar, spec: RoundSpec) -> Round:
         )
     if session.scalar(select(Round.id).where(Round.code == spec.code)) is not None:
         raise RoundError(f"Đã có đợt báo cáo mã '{spec.code}'.")
+    if spec.form_spec:
+        load_form_spec(spec.form_spec)  # fail now, with the spec's own error, not at intake
     kinds, codes = parse_targets(spec.targets)
     units = {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_(codes)))}
     unknown = sorted(codes - units.keys())
@@ -79,6 +83,7 @@ def add_round(session: Session, cal: WorkCalendar, spec: RoundSpec) -> Round:
         counted_from=spec.rule.counted_from,
         last_day=last_day(spec.rule, cal),
         keywords=spec.keywords,
+        form_spec=spec.form_spec,
     )
     round_.targets = [RoundTarget(unit_kind=k) for k in sorted(kinds)]
     round_.targets += [RoundTarget(unit_id=units[c].id) for c in sorted(codes)]

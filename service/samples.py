@@ -115,10 +115,46 @@ def sample_report(unit_name: str, round_title: str, day: datetime, seed: int) ->
     return SampleFile(f"Báo cáo dân chủ cơ sở - {unit_name}.docx", DOCX_TYPE, data)
 
 
-def sample_form(unit_name: str, seed: int) -> SampleFile:
-    figures = [(code, label, (seed * 3 + i) % 17) for i, (code, label) in
-               enumerate(DEFAULT_FIGURES)]
-    return SampleFile(f"Biểu 01 - {unit_name}.xlsx", XLSX_TYPE, form_xlsx(unit_name, figures))
+def sample_figures(seed: int) -> dict[str, int]:
+    """Plausible figures for the shipped grassroots-democracy form; they satisfy its rules."""
+    from service.form_template import shipped_spec
+
+    values = {ind.code: (seed * 3 + i) % 17 + 1 for i, ind in enumerate(shipped_spec().indicators)}
+    values["DC06"] = values["DC06a"] + values["DC07"] + 2  # received ≥ within authority ≥ solved
+    values["DC06a"] = values["DC07"] + 1
+    return values
+
+
+def sample_form(
+    unit_name: str, seed: int, values: dict[str, object] | None = None,
+    shift: tuple[int, int] = (0, 0),
+) -> SampleFile:
+    """The blank form units are given (service.form_template), filled in as a clerk would.
+
+    `values` overrides figures (None leaves a cell blank); `shift` inserts rows and columns at the
+    top-left, as when a clerk adds a letterhead above the table.
+    """
+    from service.form_template import build_form_template, shipped_spec
+
+    spec = shipped_spec()
+    figures: dict[str, object] = {**sample_figures(seed), **(values or {})}
+    workbook = openpyxl.load_workbook(io.BytesIO(build_form_template(spec, [unit_name])))
+    sheet = workbook.worksheets[0]
+    sheet["B4"] = unit_name
+    codes = {ind.code for ind in spec.indicators}
+    for row in sheet.iter_rows(min_col=1, max_col=4):
+        code = row[0].value
+        if isinstance(code, str) and code in codes:
+            row[3].value = figures.get(code)  # type: ignore[assignment]
+    rows, cols = shift
+    if rows:
+        sheet.insert_rows(1, rows)
+        sheet["A1"] = f"{unit_name.upper()} — BIỂU SỐ LIỆU GỬI PHÒNG NỘI VỤ"
+    if cols:
+        sheet.insert_cols(1, cols)
+    out = io.BytesIO()
+    workbook.save(out)
+    return SampleFile(f"Biểu 01 - {unit_name}.xlsx", XLSX_TYPE, out.getvalue())
 
 
 def unit_email(

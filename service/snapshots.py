@@ -32,6 +32,7 @@ def round_info(round_: Round) -> RoundInfo:
         unit_ids=frozenset(t.unit_id for t in round_.targets if t.unit_id is not None),
         unit_kinds=frozenset(t.unit_kind for t in round_.targets if t.unit_kind is not None),
         closed=round_.closed,
+        form_spec=round_.form_spec,
     )
 
 

@@ -1,0 +1,550 @@
+"""The formats besides .docx/.xlsx: old Excel (.xls), PDF (text and digital signatures), old
+Word (.doc, through LibreOffice), zip listings, and notes for what we keep unread.
+
+All functions here are pure (bytes in, `ParsedFile` out) and never raise, except the one
+marked SUBPROCESS below, which runs `soffice` on a private temporary directory. Text from .xls
+and PDF goes through `repair_text`, because those files are where TCVN3/VNI text survives
+without the font names that would tell us its encoding.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from parsers.legacy import repair_text
+from parsers.safety import Limits, UnsafeFileError, zip_infos
+from parsers.types import FileProblem, ParsedFile, display_name, extension, make_problem
+from parsers.vntext import nfc
+
+__all__ = [
+    "PdfSignature",
+    "convert_doc_with_soffice",
+    "find_soffice",
+    "list_zip",
+    "note_only",
+    "pdf_signatures",
+    "read_doc",
+    "read_pdf",
+    "read_xls",
+]
+
+log = logging.getLogger(__name__)
+
+_TSV_UNSAFE = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+PDF_MAX_PAGES = 20
+PDF_MAX_SECONDS = 10.0
+_MAX_FIELDS = 500  # AcroForm fields visited when looking for signatures
+_MAX_CMS_BYTES = 1024 * 1024
+
+
+def _corrupt(filename: str, kind: str) -> ParsedFile:
+    return ParsedFile(kind, False, "", (make_problem("corrupt", filename),))
+
+
+def _cap_note(limits: Limits) -> str:
+    return f"văn bản dài, chỉ lấy {limits.max_text_chars:,} ký tự đầu".replace(",", ".")
+
+
+def _finish(lines: list[str], limits: Limits, notes: list[str]) -> tuple[str, bool]:
+    """Joined, repaired, capped text, and whether the cap cut it."""
+    text = repair_text("\n".join(line for line in lines if line.strip()))
+    if len(text) > limits.max_text_chars:
+        notes.append(_cap_note(limits))
+        return text[: limits.max_text_chars], True
+    return text, False
+
+
+# --- .xls -------------------------------------------------------------------------------------
+
+
+def _xls_value(cell: Any, xlrd: Any) -> str:
+    ctype, value = cell.ctype, cell.value
+    if ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+        return ""
+    if ctype in (xlrd.XL_CELL_NUMBER, xlrd.XL_CELL_DATE):
+        # As the xlsx reader does: the stored number (dates stay serial numbers).
+        number = float(value)
+        return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+    if ctype == xlrd.XL_CELL_BOOLEAN:
+        return "TRUE" if value else "FALSE"
+    if ctype == xlrd.XL_CELL_ERROR:
+        return str(xlrd.error_text_from_code.get(value, "#ERR"))
+    return str(value).translate(_TSV_UNSAFE).strip()
+
+
+def _row_text(values: list[str]) -> str:
+    while values and not values[-1]:
+        values.pop()
+    return "\t".join(values)
+
+
+def read_xls(filename: str, data: bytes, limits: Limits = Limits()) -> ParsedFile:  # noqa: B008
+    """Excel 97-2003 (BIFF) as "[Sheet]" lines and tab-separated rows, like the xlsx reader.
+
+    Encrypted workbooks ("Workbook is encrypted") get "encrypted"; past `limits.max_cells`
+    reading stops with "too-large/cells". HTML or XML saved under an .xls name is "corrupt"
+    here (xlrd cannot read it).
+    """
+    import xlrd  # imported here: only .xls attachments pay for it
+
+    try:
+        book = xlrd.open_workbook(
+            file_contents=data, formatting_info=False, on_demand=True, logfile=io.StringIO()
+        )
+    except xlrd.XLRDError as exc:
+        if "encrypted" in str(exc).lower():
+            return ParsedFile("xls", False, "", (make_problem("encrypted", filename),))
+        return _corrupt(filename, "xls")
+    except Exception:
+        log.info("xlrd could not open %r", filename, exc_info=True)
+        return _corrupt(filename, "xls")
+    lines: list[str] = []
+    notes: list[str] = []
+    problems: list[FileProblem] = []
+    budget = limits.max_cells
+    size = 0
+    try:
+        for index in range(book.nsheets):
+            sheet = book.sheet_by_index(index)
+            name = nfc(sheet.name)
+            lines.append(f"[{name}]")
+            for r in range(sheet.nrows):
+                row = sheet.row(r)
+                over = len(row) > budget
+                row = row[:budget]
+                budget -= len(row)
+                text = _row_text([_xls_value(cell, xlrd) for cell in row])
+                if text:
+                    lines.append(text)
+                    size += len(text) + 1
+                if over or (budget == 0 and r < sheet.nrows - 1):
+                    cells = f"{limits.max_cells:,}".replace(",", ".")
+                    problems.append(make_problem("too-large/cells", filename, cells, name))
+                    break
+                if size > limits.max_text_chars:
+                    break
+            book.unload_sheet(index)
+            if problems or size > limits.max_text_chars:
+                break
+    except Exception:
+        log.info("xlrd failed inside %r", filename, exc_info=True)
+        return _corrupt(filename, "xls")
+    finally:
+        book.release_resources()
+    text, _cut = _finish(lines, limits, notes)
+    return ParsedFile("xls", True, text, tuple(problems), tuple(notes))
+
+
+# --- PDF --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PdfSignature:
+    """Who signed a PDF, as the signature says (names are read, signatures are not verified)."""
+
+    name: str | None
+    organisation: str | None
+    signed_at: datetime | None
+
+
+def _pdf_date(value: Any) -> datetime | None:
+    """A PDF date "D:20240705093000+07'00'" as an aware datetime (naive when no zone given)."""
+    text = str(value or "").strip()
+    if text.startswith("D:"):
+        text = text[2:]
+    digits = text[:14]
+    if len(digits) < 8 or not digits.isdigit():
+        return None
+    digits = digits.ljust(14, "0")
+    try:
+        moment = datetime.strptime(digits, "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    zone = text[14:].replace("'", "")
+    if zone.startswith("Z"):
+        return moment.replace(tzinfo=UTC)
+    if zone[:1] in ("+", "-") and zone[1:5].isdigit() and len(zone) >= 5:
+        sign = 1 if zone[0] == "+" else -1
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+        return moment.replace(tzinfo=timezone(sign * offset))
+    return moment
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = nfc(str(value)).strip()
+    return text or None
+
+
+def _from_cms(contents: bytes) -> tuple[str | None, str | None, datetime | None]:
+    """Signer certificate's CN and O, and the signing-time attribute, from a PKCS#7 blob."""
+    from asn1crypto import cms
+
+    # Signing tools pad /Contents with zeros; strict=False ignores what follows the DER value.
+    info = cms.ContentInfo.load(contents, strict=False)
+    if info["content_type"].native != "signed_data":
+        return None, None, None
+    signed = info["content"]
+    certs = [c.chosen for c in signed["certificates"] if c.name == "certificate"]
+    signer = signed["signer_infos"][0] if len(signed["signer_infos"]) else None
+    cert = certs[0] if certs else None
+    signed_at: datetime | None = None
+    if signer is not None:
+        sid = signer["sid"]
+        if sid.name == "issuer_and_serial_number":
+            wanted = sid.chosen
+            for candidate in certs:
+                if (
+                    candidate.serial_number == wanted["serial_number"].native
+                    and candidate.issuer == wanted["issuer"]
+                ):
+                    cert = candidate
+                    break
+        attrs = signer["signed_attrs"]
+        if attrs.native:
+            for attr in attrs:
+                if attr["type"].native == "signing_time":
+                    value = attr["values"][0].native
+                    signed_at = value if isinstance(value, datetime) else None
+    if cert is None:
+        return None, None, signed_at
+    subject = cert.subject.native
+    return (
+        _text_or_none(subject.get("common_name")),
+        _text_or_none(subject.get("organization_name")),
+        signed_at,
+    )
+
+
+def _fields(root: Any) -> Iterator[tuple[Any, Any]]:
+    """(field dict, inherited /FT) for every AcroForm field, bounded in count and depth."""
+    acro = root.get("/AcroForm")
+    if acro is None:
+        return
+    acro = acro.get_object()
+    # A stack popped from the end: pushed in reverse so fields come out in the file's order.
+    stack: list[tuple[Any, Any, int]] = [(f, None, 0) for f in acro.get("/Fields", [])][::-1]
+    seen = 0
+    while stack and seen < _MAX_FIELDS:
+        ref, inherited, depth = stack.pop()
+        field = ref.get_object()
+        seen += 1
+        if not hasattr(field, "get"):
+            continue
+        ft = field.get("/FT", inherited)
+        yield field, ft
+        if depth < 8:
+            stack.extend((kid, ft, depth + 1) for kid in list(field.get("/Kids", []))[::-1])
+
+
+def _signatures(reader: Any) -> tuple[PdfSignature, ...]:
+    out: list[PdfSignature] = []
+    for field, ft in _fields(reader.trailer["/Root"]):
+        if ft != "/Sig" or field.get("/V") is None:
+            continue
+        value = field["/V"].get_object()
+        if not hasattr(value, "get"):
+            continue
+        name = _text_or_none(value.get("/Name"))
+        organisation: str | None = None
+        signed_at = _pdf_date(value.get("/M"))
+        contents = value.get("/Contents")
+        if contents is not None:
+            raw = contents.get_object()
+            blob = bytes(raw.original_bytes if hasattr(raw, "original_bytes") else raw)
+            if 0 < len(blob) <= _MAX_CMS_BYTES:
+                try:
+                    cn, org, cms_time = _from_cms(blob)
+                except Exception:
+                    log.info("unreadable signature contents", exc_info=True)
+                    cn, org, cms_time = None, None, None
+                name = name or cn
+                organisation = org
+                signed_at = signed_at or cms_time
+        out.append(PdfSignature(name, organisation, signed_at))
+    return tuple(out)
+
+
+def _signature_note(sig: PdfSignature) -> str:
+    who = sig.name or "không rõ tên"
+    if sig.organisation and sig.organisation != sig.name:
+        who += f" ({sig.organisation})"
+    when = f" lúc {sig.signed_at:%d/%m/%Y %H:%M}" if sig.signed_at else ""
+    return f"có chữ ký số của {who}{when} (chưa kiểm tra tính hợp lệ)"
+
+
+def _open_pdf(filename: str, data: bytes) -> Any:
+    """A PdfReader, decrypted with the empty password when it can be; raises UnsafeFileError."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UnsafeFileError(make_problem("encrypted", filename))
+    except UnsafeFileError:
+        raise
+    except Exception as exc:
+        # pypdf raises a dozen types on damaged files (and DependencyError for AES without a
+        # crypto library, where a password-less file is still unreadable to us).
+        code = "encrypted" if "crypt" in type(exc).__name__.lower() + str(exc).lower() else None
+        raise UnsafeFileError(make_problem(code or "corrupt", filename)) from exc
+    return reader
+
+
+def pdf_signatures(filename: str, data: bytes) -> tuple[PdfSignature, ...]:
+    """The PDF's signature fields (signer name, organisation, time); () when none or unreadable."""
+    try:
+        return _signatures(_open_pdf(filename, data))
+    except Exception:
+        return ()
+
+
+def read_pdf(
+    filename: str,
+    data: bytes,
+    limits: Limits = Limits(),  # noqa: B008
+    max_pages: int = PDF_MAX_PAGES,
+    max_seconds: float = PDF_MAX_SECONDS,
+) -> ParsedFile:
+    """Text of the first `max_pages` pages (stopping early past `max_seconds` or the text cap),
+    with one note per digital signature. A scanned PDF reads as readable with a note saying
+    it has no text layer.
+    """
+    try:
+        reader = _open_pdf(filename, data)
+    except UnsafeFileError as exc:
+        return ParsedFile("pdf", False, "", (exc.problem,))
+    notes: list[str] = []
+    lines: list[str] = []
+    size = 0
+    deadline = time.monotonic() + max_seconds
+    try:
+        pages = len(reader.pages)
+        for number in range(min(pages, max_pages)):
+            if time.monotonic() > deadline:
+                notes.append(f"tệp PDF đọc chậm, chỉ lấy {number} trang đầu")
+                break
+            page_text = reader.pages[number].extract_text() or ""
+            lines.extend(page_text.splitlines())
+            size += len(page_text)
+            if size > limits.max_text_chars:
+                break
+        else:
+            if pages > max_pages:
+                notes.append(f"tệp PDF có {pages} trang, chỉ đọc {max_pages} trang đầu")
+    except Exception:
+        log.info("pypdf failed inside %r", filename, exc_info=True)
+        if not lines:
+            return _corrupt(filename, "pdf")
+        notes.append("một phần tệp PDF bị hỏng, chỉ lấy được phần đầu")
+    try:
+        signatures = _signatures(reader)
+    except Exception:
+        log.info("could not read signature fields of %r", filename, exc_info=True)
+        signatures = ()
+    notes.extend(_signature_note(sig) for sig in signatures)
+    text, _cut = _finish(lines, limits, notes)
+    if not text.strip():
+        notes.append("tệp PDF không có lớp chữ (có thể là bản scan), hệ thống không đọc được chữ")
+    return ParsedFile("pdf", True, text, (), tuple(notes))
+
+
+# --- .doc through LibreOffice (SUBPROCESS: the one impure function in parsers/) -----------------
+
+
+def find_soffice() -> str | None:
+    """Path of LibreOffice's `soffice` (PATH first, then the usual install places), or None."""
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return found
+    for candidate in (
+        "/usr/lib/libreoffice/program/soffice",
+        "/opt/libreoffice/program/soffice",
+        "/Applications/LibreOffice.app/Contents/MacOS/soffice",
+    ):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def convert_doc_with_soffice(
+    data: bytes, soffice: str, timeout: float, filename: str = "tài liệu.doc"
+) -> bytes | FileProblem:
+    """SUBPROCESS. Convert an old Word file (.doc, .rtf) to .docx bytes with headless LibreOffice.
+
+    Each call uses its own temporary directory and its own LibreOffice profile, so parallel
+    calls never share a running instance or a lock file. Past `timeout` seconds the whole
+    process group is killed and the problem "timeout" is returned; no output means "corrupt".
+    """
+    with tempfile.TemporaryDirectory(prefix="baocao-soffice-") as tmp:
+        work = Path(tmp)
+        source = work / "in" / "document.doc"
+        outdir = work / "out"
+        profile = work / f"profile-{uuid.uuid4().hex}"
+        source.parent.mkdir()
+        outdir.mkdir()
+        source.write_bytes(data)
+        command = [
+            soffice,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless", "--invisible", "--norestore", "--nologo", "--nodefault",
+            "--nolockcheck",
+            "--convert-to", "docx:MS Word 2007 XML",
+            "--outdir", str(outdir),
+            str(source),
+        ]  # fmt: skip
+        env = {**os.environ, "HOME": str(work), "SAL_USE_VCLPLUGIN": "svp"}
+        try:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=True,  # its own process group, so a kill reaches its children
+            )
+        except OSError:
+            log.warning("cannot start %s", soffice, exc_info=True)
+            return make_problem("corrupt", filename)
+        try:
+            _out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            return make_problem("timeout", filename)
+        result = outdir / "document.docx"
+        if proc.returncode != 0 or not result.is_file() or result.stat().st_size == 0:
+            log.info("soffice failed on %r (rc=%s): %s", filename, proc.returncode, err[-500:])
+            return make_problem("corrupt", filename)
+        return result.read_bytes()
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.communicate()
+
+
+def read_doc(
+    filename: str,
+    data: bytes,
+    limits: Limits,
+    *,
+    soffice: str | None,
+    timeout: float,
+    read_docx: Callable[[str, bytes, Limits], ParsedFile],
+) -> ParsedFile:
+    """An old Word file: converted to .docx, read by `read_docx` (pass `parsers.extract.extract`),
+    then TCVN3/VNI repaired. Without LibreOffice the file is kept unread with a note."""
+    if soffice is None:
+        return note_only(filename, "doc")
+    converted = convert_doc_with_soffice(data, soffice, timeout, filename)
+    if isinstance(converted, FileProblem):
+        return ParsedFile("doc", False, "", (converted,))
+    stem = display_name(filename).rsplit(".", 1)[0] or "document"
+    parsed = read_docx(f"{stem}.docx", converted, limits)
+    problems = tuple(
+        make_problem("corrupt", filename) if p.code == "corrupt" else p for p in parsed.problems
+    )
+    notes = tuple(n for n in parsed.notes if not n.startswith("tệp có đuôi"))
+    return ParsedFile(
+        "doc", parsed.readable, repair_text(parsed.text), problems,
+        ("tệp Word cũ (.doc), đã chuyển sang .docx để đọc", *notes),
+    )  # fmt: skip
+
+
+# --- .zip -------------------------------------------------------------------------------------
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    """The member name as its author typed it: names without the UTF-8 flag were decoded by
+    zipfile as cp437, but Vietnamese tools write UTF-8 or cp1258 without setting the flag."""
+    name = info.filename
+    if not info.flag_bits & 0x800:
+        try:
+            raw = name.encode("cp437")
+        except UnicodeEncodeError:
+            return nfc(name)
+        for encoding in ("utf-8", "cp1258"):
+            try:
+                return nfc(raw.decode(encoding))
+            except UnicodeDecodeError:
+                continue
+    return nfc(name)
+
+
+def _size(n: int) -> str:
+    for unit, step in (("MB", 1024 * 1024), ("KB", 1024)):
+        if n >= step:
+            return f"{n / step:.1f} {unit}".replace(".", ",")
+    return f"{n} byte"
+
+
+def list_zip(filename: str, data: bytes, limits: Limits = Limits()) -> ParsedFile:  # noqa: B008
+    """A zip's member names and sizes as text lines ("name<TAB>size"), read from its directory
+    only: nothing is inflated. Refused ("zip-bomb", "corrupt") by the directory checks."""
+    try:
+        infos = zip_infos(data, filename, limits)
+    except UnsafeFileError as exc:
+        return ParsedFile("archive", False, "", (exc.problem,))
+    if len(infos) > limits.max_zip_members:
+        detail = f"{len(infos)} thành phần"
+        return ParsedFile("archive", False, "", (make_problem("zip-bomb", filename, detail),))
+    lines: list[str] = []
+    files = 0
+    encrypted = False
+    total = 0
+    for info in infos:
+        name = _member_name(info).translate(_TSV_UNSAFE)
+        if info.is_dir():
+            continue
+        files += 1
+        total += info.file_size
+        encrypted = encrypted or bool(info.flag_bits & 0x1)
+        lines.append(f"{name}\t{_size(info.file_size)}")
+    notes = [
+        f"tệp nén gồm {files} tệp ({_size(total)} khi giải nén); lưu nguyên bản, "
+        "hệ thống không giải nén. Đề nghị gửi trực tiếp các tệp báo cáo, không nén"
+    ]
+    if encrypted:
+        notes.append("tệp nén có đặt mật khẩu")
+    text = "\n".join(lines)[: limits.max_text_chars]
+    return ParsedFile("archive", False, text, (), tuple(notes))
+
+
+# --- kept unread ------------------------------------------------------------------------------
+
+_NOTES = {
+    "image": "tệp ảnh: lưu nguyên bản, hệ thống không đọc chữ trong ảnh",
+    "archive": (
+        "tệp nén: lưu nguyên bản, hệ thống không giải nén. "
+        "Đề nghị gửi trực tiếp các tệp báo cáo, không nén"
+    ),
+    "doc": "tệp Word cũ (.doc): lưu nguyên bản, chưa đọc được nội dung",
+}
+
+
+def note_only(filename: str, kind: str) -> ParsedFile:
+    """A file we keep without reading (images, .rar/.7z, .doc without LibreOffice)."""
+    ext = extension(filename)
+    note = _NOTES.get(kind, "lưu nguyên bản, chưa đọc được nội dung")
+    if kind == "archive" and ext in ("rar", "7z"):
+        note = note.replace("tệp nén", f"tệp nén .{ext}", 1)
+    return ParsedFile(kind, False, "", (), (note,))
