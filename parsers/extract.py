@@ -12,9 +12,12 @@ import functools
 import logging
 import posixpath
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from parsers.detect import KIND_BY_EXTENSION, detect_kind
+from parsers.legacy import encoding_of_font, repair_runs, repair_text
+from parsers.others import list_zip, note_only, read_pdf, read_xls
 from parsers.safety import (
     Limits,
     SafeZip,
@@ -127,15 +130,30 @@ def _main_part(z: SafeZip, default: str) -> str:
 # --- Word -------------------------------------------------------------------------------------
 
 _DOCX_TAGS = (
-    *_tags(_W_NS, "p", "t", "tab", "br", "cr", "noBreakHyphen", "tc", "tr", "tbl"),
+    *_tags(_W_NS, "p", "r", "rFonts", "t", "tab", "br", "cr", "noBreakHyphen", "softHyphen",
+           "tc", "tr", "tbl"),
     _MC_FALLBACK,
 )
+
+
+def _run_font(el: Any) -> str | None:
+    """The font a run's w:rFonts names (ascii, else hAnsi), in any namespace spelling."""
+    for key, value in el.attrib.items():
+        if key.endswith("}ascii"):
+            return str(value)
+    for key, value in el.attrib.items():
+        if key.endswith("}hAnsi"):
+            return str(value)
+    return None
 
 
 def _docx_part(z: SafeZip, part: str, sink: _Sink) -> None:
     """Paragraphs as lines, table rows as tab-separated cells (a cell's paragraphs and any
     nested table joined by spaces). Spans and merges are ignored, never expanded."""
-    paras: list[list[str]] = []  # open paragraphs; text boxes nest a paragraph in a paragraph
+    # Open paragraphs as (text, font) fragments; text boxes nest a paragraph in a paragraph.
+    # The font matters: documents typed in TCVN3 (.VnTime) or VNI fonts store legacy bytes.
+    paras: list[list[tuple[str, str | None]]] = []
+    fonts: list[str | None] = []  # open runs' fonts
     tables: list[list[list[str]]] = []  # open tables: rows of cell texts
     cells: list[list[str]] = []  # open cells: their paragraph texts
     skip = 0  # inside mc:Fallback, which repeats the text of the mc:Choice before it
@@ -151,6 +169,8 @@ def _docx_part(z: SafeZip, part: str, sink: _Sink) -> None:
             if event == "start":
                 if name == "p":
                     paras.append([])
+                elif name == "r":
+                    fonts.append(None)
                 elif name == "tbl":
                     tables.append([])
                 elif name == "tr" and tables:
@@ -158,18 +178,30 @@ def _docx_part(z: SafeZip, part: str, sink: _Sink) -> None:
                 elif name == "tc":
                     cells.append([])
                 continue
+            font = fonts[-1] if fonts else None
             if name == "t":
                 if paras:
-                    paras[-1].append(el.text or "")
+                    paras[-1].append((el.text or "", font))
+            elif name == "r":
+                if fonts:
+                    fonts.pop()
+            elif name == "rFonts":
+                rpr = el.getparent()
+                if fonts and rpr is not None and _local(rpr.getparent().tag) == "r":
+                    fonts[-1] = _run_font(el)
             elif name in ("tab", "br", "cr"):
                 # w:tab is also a tab-stop definition in w:tabs; only a run's tab is text.
                 if paras and _local(el.getparent().tag) == "r":
-                    paras[-1].append(" " if cells else ("\t" if name == "tab" else "\n"))
+                    paras[-1].append((" " if cells else ("\t" if name == "tab" else "\n"), None))
             elif name == "noBreakHyphen":
                 if paras:
-                    paras[-1].append("-")
+                    paras[-1].append(("-", None))
+            elif name == "softHyphen":
+                # TCVN3 stores "ư" as byte 0xAD (soft hyphen); LibreOffice writes it this way.
+                if paras and encoding_of_font(font) is not None:
+                    paras[-1].append(("\u00ad", font))
             elif name == "p":
-                text = "".join(paras.pop()) if paras else ""
+                text = repair_runs(paras.pop()) if paras else ""
                 if cells:
                     if text.strip():
                         cells[-1].append(" ".join(text.translate(_TSV_UNSAFE).split()))
@@ -420,9 +452,20 @@ def _read_office(filename: str, data: bytes, kind: str, limits: Limits) -> Parse
 def extract(filename: str, data: bytes, limits: Limits = Limits()) -> ParsedFile:  # noqa: B008
     """Kind, safety verdict and plain text of one attachment. Never raises.
 
-    Word/Excel (incl. macro-enabled) and plain text are read; everything else is kept as
-    received with a note. Anything unexpected while reading becomes a "corrupt" problem.
+    Word/Excel (incl. macro-enabled), old .xls, PDF text (and digital signers), zip listings
+    and plain text are read; .doc (needs LibreOffice: see parsers.others.read_doc), images and
+    other archives are kept as received with a note. Legacy Vietnamese encodings and mojibake
+    are repaired. Anything unexpected while reading becomes a "corrupt" problem.
     """
+    parsed = _extract(filename, data, limits)
+    if parsed.text:
+        repaired = repair_text(parsed.text)
+        if repaired != parsed.text:
+            parsed = replace(parsed, text=repaired)
+    return parsed
+
+
+def _extract(filename: str, data: bytes, limits: Limits) -> ParsedFile:
     kind = KIND_BY_EXTENSION.get(extension(filename), "other")
     try:
         if len(data) > limits.max_file_bytes:
@@ -437,6 +480,14 @@ def extract(filename: str, data: bytes, limits: Limits = Limits()) -> ParsedFile
         if kind == "text":
             text = nfc(_decode_text(data[: limits.max_text_chars * 4]))[: limits.max_text_chars]
             return ParsedFile(kind, True, text, (), _mismatch_note(filename, kind))
+        if kind == "xls" and data.startswith(b"\xd0\xcf\x11\xe0"):
+            return read_xls(filename, data, limits)  # not HTML/XML exports named .xls
+        if kind == "pdf":
+            return read_pdf(filename, data, limits)
+        if kind == "archive" and data[:2] == b"PK":
+            return list_zip(filename, data, limits)
+        if kind in ("image", "archive"):
+            return note_only(filename, kind)
         return _kept(kind, notes=_mismatch_note(filename, kind))
     except UnsafeFileError as exc:
         return ParsedFile(kind, False, "", (exc.problem,))

@@ -52,13 +52,17 @@ def acknowledgement_context(
     for index, f in enumerate(files):
         problems = [p.text for p in decision.problems if p.file_index == index]
         notes = list(f.parsed.notes)
-        status = "; ".join(notes) if notes else NOT_READ
-        if problems and not f.parsed.readable:
+        readable = f.parsed.readable and index not in file_problem_indexes
+        if readable:
+            status = "; ".join(notes) if notes else "đã đọc được nội dung"
+        elif problems:
             status = "chưa đọc được"
+        else:
+            status = "; ".join(notes) if notes else NOT_READ
         file_items.append({
             "name": f.filename,
             "size_text": human_size(f.size),
-            "readable": f.parsed.readable and index not in file_problem_indexes,
+            "readable": readable,
             "status": status,
             "problems": problems,
         })

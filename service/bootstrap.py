@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.inbox import ImapSettings, Inbox
 from mailer.smtp import SmtpSender, SmtpSettings
+from parsers.others import find_soffice
 from service.calendar import WorkCalendar
 from service.config import Settings
 from store.archive import Archive
@@ -38,6 +39,7 @@ class App:
     clock: Clock
     inbox_factory: Callable[[], AbstractContextManager[Inbox]]
     smtp_factory: Callable[[], AbstractContextManager[SmtpSender]]
+    soffice: str | None = None  # LibreOffice, to read old .doc files; None: keep them unread
 
     def with_servers(self, imap: ImapSettings, smtp: SmtpSettings) -> App:
         """Same app pointed at other servers (tests, demo)."""
@@ -64,4 +66,13 @@ def build_app(settings: Settings, *, clock: Clock = utc_now, migrate: bool = Tru
         clock=clock,
         inbox_factory=lambda: Inbox(settings.imap),
         smtp_factory=lambda: SmtpSender(settings.smtp),
+        soffice=resolve_soffice(settings.intake.libreoffice),
     )
+
+
+def resolve_soffice(setting: str) -> str | None:
+    if setting == "none":
+        return None
+    if setting == "auto":
+        return find_soffice()
+    return setting

@@ -43,6 +43,8 @@ class IntakeSettings:
     post_action: str
     max_message_bytes: int
     max_attachment_bytes: int
+    libreoffice: str = "auto"  # "auto" (find soffice), "none", or a path to soffice
+    convert_timeout: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,8 @@ def parse_settings(
         post_action=post_action,
         max_message_bytes=r.integer("intake.max_message_mb", 50, 1) * 1024 * 1024,
         max_attachment_bytes=r.integer("intake.max_attachment_mb", 25, 1) * 1024 * 1024,
+        libreoffice=r.text("intake.libreoffice", "auto"),
+        convert_timeout=float(r.integer("intake.convert_timeout_seconds", 60, 1)),
     )
     from_domain = smtp.from_address.rpartition("@")[2] or "baocao.invalid"
     settings = Settings(

@@ -18,12 +18,14 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import func, select
 
 from service.bootstrap import App, build_app
 from service.config import IntakeSettings, OfficeSettings, Settings
 from service.deadlines import DeadlineRule, format_date, format_datetime
 from service.embedded_imap import PymapServer
 from service.embedded_smtp import CapturingSmtpServer
+from service.forms import load_form_spec
 from service.outbox import send_pending
 from service.pipeline import poll_once
 from service.rounds import RoundSpec, add_round
@@ -31,6 +33,7 @@ from service.samples import DOCX_TYPE, SampleFile, sample_form, sample_report, u
 from service.seed import DISTRICT_UNITS, SeedUnit
 from service.status import round_status
 from service.units import import_units, parse_unit_row
+from store.models import FormValue, Round, Submission
 
 console = Console()
 
@@ -45,6 +48,8 @@ PLAN = "KH-DCCS-2025"
 HALF_YEAR = "BC6T-2025"
 # The plan was received on Friday 07/03/2025: "within 03 working days" ends Wednesday 12/03.
 PLAN_ISSUED = date(2025, 3, 7)
+REAL_DOC = Path(__file__).resolve().parent.parent / "tests" / "data" / "others" / "report.doc"
+OLE_STUB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4088
 HALF_YEAR_DUE = date(2025, 5, 30)
 
 
@@ -70,17 +75,9 @@ def script() -> list[Mail]:
         day = PLAN_ISSUED + timedelta(days=3 + i % 4)  # 10/03 .. 13/03: the last are late
         mails.append(Mail(unit, PLAN, local(day, 8 + i % 9, 5 * i % 60),
                           style=("outlook", "gmail", "raw8bit")[i % 3]))
+    special = {4: "broken", 7: "doc", 9: "report", 11: "unknown-sender", 13: "bad-form"}
     for i, unit in enumerate(units[:20]):
-        if i == 4:
-            kind = "broken"
-        elif i == 7:
-            kind = "doc"
-        elif i == 11:
-            kind = "unknown-sender"
-        elif i % 3 == 0:
-            kind = "report+form"
-        else:
-            kind = "report"
+        kind = special.get(i, "report+form")
         offset = -10 + i if i < 17 else i - 15  # the last three arrive 2–4 days late
         when = local(HALF_YEAR_DUE + timedelta(days=offset), 9 + i % 8, 7 * i % 60)
         mails.append(Mail(unit, HALF_YEAR, when, kind, ("gmail", "outlook")[i % 2]))
@@ -95,11 +92,15 @@ def files_for(mail: Mail, title: str, seed: int) -> list[SampleFile]:
         return []
     if mail.kind == "broken":
         return [SampleFile("Báo cáo 6 tháng.docx", DOCX_TYPE, report.data[: len(report.data) // 3])]
-    if mail.kind == "doc":
-        ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4088
-        return [SampleFile(f"BC 6 thang {mail.unit.short_name}.doc", "application/msword", ole)]
+    if mail.kind == "doc":  # a Word 97 file saved by LibreOffice (tests/data/others)
+        doc = REAL_DOC.read_bytes() if REAL_DOC.is_file() else OLE_STUB
+        return [SampleFile(f"BC 6 thang {mail.unit.short_name}.doc", "application/msword", doc),
+                sample_form(mail.unit.name, seed)]
     if mail.kind == "report+form":
         return [report, sample_form(mail.unit.name, seed)]
+    if mail.kind == "bad-form":
+        bad = sample_form(mail.unit.name, seed, values={"DC07": 40, "DC03": "mười", "DC05": None})
+        return [report, bad]
     return [report]
 
 
@@ -136,6 +137,7 @@ def seed(app: App) -> None:
         add_round(session, app.calendar, RoundSpec(
             HALF_YEAR, "Báo cáo 6 tháng đầu năm 2025 về thực hiện dân chủ ở cơ sở", "periodic",
             date(2025, 5, 1), DeadlineRule.on(HALF_YEAR_DUE), ("all",), "6 thang sau thang",
+            form_spec="dan-chu-co-so",
         ))
 
 
@@ -181,6 +183,28 @@ def show_status(app: App, code: str, out: Path) -> None:
     console.print(table)
 
 
+def show_figures(app: App, code: str) -> None:
+    """Totals of the data form across units: what Nội vụ used to retype into Excel."""
+    spec = load_form_spec("dan-chu-co-so")
+    with app.sessions() as session:
+        rows = session.execute(
+            select(FormValue.indicator, func.sum(FormValue.number), func.count(FormValue.number))
+            .join(Submission, FormValue.submission_id == Submission.id)
+            .join(Round, Submission.round_id == Round.id)
+            .where(Round.code == code)
+            .group_by(FormValue.indicator)
+        ).all()
+    totals = {indicator: (total, n) for indicator, total, n in rows}
+    table = Table(title=f"Số liệu tổng hợp từ {spec.title}")
+    for header in ("Mã", "Chỉ tiêu", "Tổng", "Số đơn vị có số liệu"):
+        table.add_column(header)
+    for ind in spec.indicators:
+        total, n = totals.get(ind.code, (None, 0))
+        table.add_row(ind.code, ind.label, f"{total:,.0f}".replace(",", ".") if total else "0",
+                      str(n))
+    console.print(table)
+
+
 def show_mail(smtp: CapturingSmtpServer, out: Path) -> None:
     mails = smtp.messages
     folder = out / "outbox"
@@ -220,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(send_pending(app).summary())
         for code in (PLAN, HALF_YEAR):
             show_status(app, code, out)
+        show_figures(app, HALF_YEAR)
         smtp.wait_for(report.acknowledgements, timeout=10)
         show_mail(smtp, out)
         again = poll_once(app)

@@ -31,6 +31,7 @@ from parsers.admin import AdminMeta, read_admin_metadata
 from parsers.detect import detect_kind
 from parsers.extract import extract
 from parsers.forms import FormSpecError, read_form
+from parsers.others import read_doc
 from parsers.safety import Limits
 from parsers.types import ParsedFile
 from service.acknowledge import queue_acknowledgement
@@ -270,6 +271,9 @@ def _file_reports(app: App, envelope: Envelope, too_big: bool) -> list[FileRepor
                                 notes=("lưu nguyên bản, chưa đọc nội dung do thư quá lớn",))
         else:
             parsed = extract(part.filename, part.data, limits)
+            if parsed.kind == "doc" and app.soffice is not None:
+                parsed = read_doc(part.filename, part.data, limits, soffice=app.soffice,
+                                  timeout=app.settings.intake.convert_timeout, read_docx=extract)
         admin = None
         if parsed.readable and parsed.kind in WORD_KINDS:
             admin = read_admin_metadata(part.data, limits)

@@ -82,6 +82,18 @@ def form_xlsx(unit_name: str, figures: Sequence[tuple[str, str, int | str]]) -> 
     return out.getvalue()
 
 
+def scanned_pdf(pages: int = 1) -> bytes:
+    """A PDF with no text layer, like a signed paper report run through a scanner."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 DEFAULT_FIGURES: tuple[tuple[str, str], ...] = (
     ("DC01", "Số nội dung công khai"),
     ("DC02", "Số nội dung nhân dân bàn và quyết định"),
@@ -145,7 +157,7 @@ def sample_form(
     for row in sheet.iter_rows(min_col=1, max_col=4):
         code = row[0].value
         if isinstance(code, str) and code in codes:
-            row[3].value = figures.get(code)  # type: ignore[assignment]
+            row[3].value = figures.get(code)
     rows, cols = shift
     if rows:
         sheet.insert_rows(1, rows)

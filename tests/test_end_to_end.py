@@ -23,7 +23,7 @@ from service.embedded_smtp import CapturingSmtpServer
 from service.outbox import send_pending
 from service.pipeline import poll_once
 from service.rounds import RoundSpec, add_round
-from service.samples import SampleFile, sample_form, sample_report, unit_email
+from service.samples import SampleFile, sample_form, sample_report, scanned_pdf, unit_email
 from service.seed import DISTRICT_UNITS
 from service.status import round_status
 from store.models import InboundMessage, Outbox, Problem, Submission
@@ -80,8 +80,7 @@ def files_for(sent: Sent, name: str) -> tuple[SampleFile, ...]:
     if sent.files == "report+form":
         return report, sample_form(name, sent.unit_index)
     if sent.files == "pdf":
-        pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-        return (SampleFile(f"Báo cáo {name} (bản ký số).pdf", "application/pdf", pdf),)
+        return (SampleFile(f"Báo cáo {name} (bản ký số).pdf", "application/pdf", scanned_pdf()),)
     if sent.files == "broken":
         return (SampleFile("Báo cáo hỏng.docx", report.content_type, report.data[:700]),)
     return (report,)
@@ -189,7 +188,7 @@ def test_core_loop_end_to_end(
     broken = body_text(by_rcpt[UNITS[9].email][0])
     assert "Báo cáo hỏng.docx" in broken and "gửi lại" in broken
     pdf = body_text(by_rcpt[UNITS[12].email][0])
-    assert "lưu nguyên bản" in pdf
+    assert "không có lớp chữ (có thể là bản scan)" in pdf
     second = body_text(by_rcpt[UNITS[3].email][1])
     assert "lần 2" in second and "nộp đúng hạn ở lần gửi trước" in second
 

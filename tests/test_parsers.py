@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parsers.detect import detect_kind
-from parsers.extract import KEPT_NOTE, MACRO_NOTE, extract
+from parsers.extract import MACRO_NOTE, extract
 from parsers.safety import Limits, SafeZip, UnsafeFileError, cfb_stream_names, check_zip
 from parsers.types import KINDS, PROBLEM_CODES, FileProblem, ParsedFile, display_name, make_problem
 
@@ -255,14 +255,11 @@ def test_docx_named_doc_is_read_by_content_with_a_note() -> None:
 @pytest.mark.parametrize(
     ("name", "data", "kind"),
     [
-        ("scan.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "pdf"),
         ("anh.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "image"),
         ("anh.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image"),
         ("IMG_0001.HEIC", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "image"),
         ("ho-so.rar", b"Rar!\x1a\x07\x01\x00", "archive"),
-        ("ho-so.zip", raw_zip([("a.txt", b"abc", zlib.crc32(b"abc"), 3, 0)], method=0), "archive"),
         ("bao-cao.doc", FILES / "legacy.doc", "doc"),
-        ("bieu.xls", cfb([("Workbook", 2)]), "xls"),
         ("bieu.xls", b"<html><body><table><tr><td>1</td></tr></table>", "xls"),
         ("bao-cao.rtf", b"{\\rtf1\\ansi ...}", "doc"),
     ],
@@ -270,7 +267,18 @@ def test_docx_named_doc_is_read_by_content_with_a_note() -> None:
 def test_other_kinds_are_kept_as_received(name: str, data: bytes | Path, kind: str) -> None:
     parsed = extract(name, data.read_bytes() if isinstance(data, Path) else data)
     assert (parsed.kind, parsed.readable, parsed.problems, parsed.text) == (kind, False, (), "")
-    assert parsed.notes[0] == KEPT_NOTE
+    assert "lưu nguyên bản" in parsed.notes[0]
+
+
+def test_pdf_xls_and_zip_go_to_their_readers() -> None:
+    """The first pass keeps them; extract() now reads them (details in test_others.py)."""
+    zipped = extract("ho-so.zip", raw_zip([("a.txt", b"abc", zlib.crc32(b"abc"), 3, 0)],
+                                          method=0))
+    assert zipped.kind == "archive" and "a.txt" in zipped.text
+    broken_pdf = extract("scan.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj")
+    assert [p.code for p in broken_pdf.problems] == ["corrupt"]
+    broken_xls = extract("bieu.xls", cfb([("Workbook", 2)]))
+    assert broken_xls.kind == "xls" and [p.code for p in broken_xls.problems] == ["corrupt"]
 
 
 # --- problems ---------------------------------------------------------------------------------
