@@ -80,6 +80,10 @@ _MESSAGES: dict[str, str] = {
         "Tệp '{name}' có đuôi '{detail}' nhưng nội dung không phải tài liệu (có thể là tệp "
         "chương trình), hệ thống không mở. Đề nghị kiểm tra và gửi lại đúng tệp báo cáo."
     ),
+    "too-large/memory": (
+        "Tệp '{name}' cần quá nhiều bộ nhớ để đọc (vượt {detail}), hệ thống đã dừng. "
+        "Đề nghị xoá các trang, dòng, cột thừa hoặc lưu lại bằng Word/Excel rồi gửi lại."
+    ),
     "timeout": (
         "Tệp '{name}' mất quá nhiều thời gian để đọc, hệ thống đã dừng. "
         "Đề nghị mở tệp bằng Word/Excel, lưu lại rồi gửi lại."

@@ -45,6 +45,8 @@ class IntakeSettings:
     max_attachment_bytes: int
     libreoffice: str = "auto"  # "auto" (find soffice), "none", or a path to soffice
     convert_timeout: float = 60.0
+    parse_timeout: float = 30.0  # per file, in a sandboxed process
+    parse_memory_bytes: int = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,8 @@ def parse_settings(
         max_attachment_bytes=r.integer("intake.max_attachment_mb", 25, 1) * 1024 * 1024,
         libreoffice=r.text("intake.libreoffice", "auto"),
         convert_timeout=float(r.integer("intake.convert_timeout_seconds", 60, 1)),
+        parse_timeout=float(r.integer("intake.parse_timeout_seconds", 30, 1)),
+        parse_memory_bytes=r.integer("intake.parse_memory_mb", 1024, 64) * 1024 * 1024,
     )
     from_domain = smtp.from_address.rpartition("@")[2] or "baocao.invalid"
     settings = Settings(

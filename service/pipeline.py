@@ -27,13 +27,14 @@ from sqlalchemy.orm import Session
 
 from mailer.inbox import FetchedMessage, Inbox
 from mailer.message import Envelope, parse_envelope
-from parsers.admin import AdminMeta, read_admin_metadata
+from parsers.admin import AdminMeta
 from parsers.detect import detect_kind
 from parsers.extract import extract
-from parsers.forms import FormSpecError, read_form
+from parsers.forms import FormResult, FormSpecError, read_form
 from parsers.others import read_doc
+from parsers.reading import read_attachment
 from parsers.safety import Limits
-from parsers.types import ParsedFile
+from parsers.types import FileProblem, ParsedFile, make_problem
 from service.acknowledge import queue_acknowledgement
 from service.bootstrap import App
 from service.forms import load_form_spec
@@ -48,6 +49,9 @@ from service.intake import (
     with_forms,
 )
 from service.matching import RoundInfo, UnitInfo
+from service.sandbox import Limits as SandboxLimits
+from service.sandbox import Outcome as SandboxOutcome
+from service.sandbox import run_limited
 from service.snapshots import load_rounds, load_units
 from store import lease
 from store.models import (
@@ -269,17 +273,42 @@ def _file_reports(app: App, envelope: Envelope, too_big: bool) -> list[FileRepor
             kind, _ = detect_kind(part.filename, part.data[:4096])
             parsed = ParsedFile(kind=kind, readable=False, text="", problems=(),
                                 notes=("lưu nguyên bản, chưa đọc nội dung do thư quá lớn",))
+            admin = None
         else:
-            parsed = extract(part.filename, part.data, limits)
+            parsed, admin = _read_sandboxed(app, part.filename, part.data, limits)
             if parsed.kind == "doc" and app.soffice is not None:
                 parsed = read_doc(part.filename, part.data, limits, soffice=app.soffice,
                                   timeout=app.settings.intake.convert_timeout, read_docx=extract)
-        admin = None
-        if parsed.readable and parsed.kind in WORD_KINDS:
-            admin = read_admin_metadata(part.data, limits)
         reports.append(FileReport(part.filename, part.content_type, len(part.data), sha, parsed,
                                   admin, part.data))
     return reports
+
+
+def sandbox_limits(app: App) -> SandboxLimits:
+    intake = app.settings.intake
+    return SandboxLimits(intake.parse_timeout, intake.parse_memory_bytes)
+
+
+def _sandbox_problem(outcome: SandboxOutcome, filename: str, app: App) -> FileProblem:
+    if outcome.status == "timeout":
+        return make_problem("timeout", filename)
+    if outcome.status in ("memory", "crashed"):
+        mb = app.settings.intake.parse_memory_bytes // (1024 * 1024)
+        return make_problem("too-large/memory", filename, f"{mb} MB")
+    log.error("Lỗi khi đọc tệp %r: %s", filename, outcome.detail)
+    return make_problem("corrupt", filename)
+
+
+def _read_sandboxed(
+    app: App, filename: str, data: bytes, limits: Limits
+) -> tuple[ParsedFile, AdminMeta | None]:
+    """parsers.reading in a child process with a deadline and a memory cap."""
+    outcome = run_limited(read_attachment, filename, data, limits, limits=sandbox_limits(app))
+    if outcome.status == "ok":
+        parsed, admin = outcome.value
+        return parsed, admin
+    kind, _ = detect_kind(filename, data)
+    return ParsedFile(kind, False, "", (_sandbox_problem(outcome, filename, app),)), None
 
 
 def _read_forms(
@@ -299,9 +328,13 @@ def _read_forms(
     readings = []
     for index, f in enumerate(files):
         if f.parsed.readable and f.parsed.kind in WORD_KINDS | EXCEL_KINDS:
-            result = read_form(spec, f.filename, f.data, limits)
-            if result.found:
-                readings.append(FormReading(index, result))
+            outcome = run_limited(read_form, spec, f.filename, f.data, limits,
+                                  limits=sandbox_limits(app))
+            if outcome.status != "ok":
+                problem = _sandbox_problem(outcome, f.filename, app)
+                readings.append(FormReading(index, FormResult(True, {}, (problem,))))
+            elif outcome.value.found:
+                readings.append(FormReading(index, outcome.value))
     return with_forms(decision, files, spec.title, readings), readings
 
 
