@@ -49,8 +49,9 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from parsers.detect import detect_kind
 from parsers.extract import (  # the package-structure readers, shared with the text pass
@@ -66,7 +67,7 @@ from parsers.extract import (  # the package-structure readers, shared with the 
     _shared_strings,
     _tags,
 )
-from parsers.numbers import Kind, NumberResult, Status, format_number, parse_number
+from parsers.numbers import NumberResult, Status, format_number, parse_number
 from parsers.safety import Limits, SafeZip, UnsafeFileError, parse_xml, safe_iterparse
 from parsers.types import FileProblem, make_problem
 from parsers.vntext import fold, nfc
@@ -110,7 +111,7 @@ class Indicator:
     code: str
     label: str
     unit: str = ""
-    type: Kind = "integer"
+    type: IndicatorType = "integer"
     required: bool = False
     min: Decimal | None = None
     max: Decimal | None = None
@@ -211,9 +212,10 @@ def _indicator(entry: Any, n: int) -> Indicator:
         )
     _unknown(entry, _IND_KEYS, where)
     kind = entry.get("type", "integer")
-    if kind not in ("integer", "decimal"):
+    if kind not in ("integer", "decimal", "date", "text"):
         raise FormSpecError(
-            f"Mẫu biểu: {where}: 'type' phải là 'integer' hoặc 'decimal', không phải '{kind}'"
+            f"Mẫu biểu: {where}: 'type' phải là 'integer', 'decimal', 'date' hoặc 'text', "
+            f"không phải '{kind}'"
         )
     required = entry.get("required", False)
     if not isinstance(required, bool):
@@ -228,7 +230,7 @@ def _indicator(entry: Any, n: int) -> Indicator:
         code=code,
         label=_text(entry, "label", where),
         unit=_text(entry, "unit", where, required=False),
-        type=cast(Kind, kind),
+        type=cast(IndicatorType, kind),
         required=required,
         min=low,
         max=high,
@@ -342,6 +344,29 @@ def load_spec(text: str) -> FormSpec:
 
 # --- the file as tables of cells ----------------------------------------------------------------
 
+IndicatorType = Literal["integer", "decimal", "date", "text"]
+_DATE = re.compile(r"^\s*(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})\s*$")
+
+
+def _parse_date_cell(number: float | None, text: str) -> NumberResult:
+    """A date indicator: dd/mm/yyyy text, or an Excel date serial. The date stays in `raw`."""
+    if number is not None:
+        if 1 <= number < 2958466:  # Excel's serial range (1900-01-01 .. 9999-12-31)
+            return NumberResult(None, "ok")
+        return NumberResult(None, "invalid", f"'{number:.15g}' không phải là ngày")
+    if not text.strip():
+        return NumberResult(None, "blank")
+    m = _DATE.match(text)
+    if m:
+        try:
+            date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        except ValueError:
+            pass
+        else:
+            return NumberResult(None, "ok")
+    shown = " ".join(text.split())[:60]
+    return NumberResult(None, "invalid", f"'{shown}' không phải là ngày (cần dạng dd/mm/yyyy)")
+
 
 @dataclass(frozen=True)
 class _Cell:
@@ -355,7 +380,11 @@ class _Cell:
     def empty(self) -> bool:
         return self.number is None and not self.text.strip()
 
-    def parse(self, kind: Kind) -> NumberResult:
+    def parse(self, kind: IndicatorType) -> NumberResult:
+        if kind == "text":
+            return NumberResult(None, "ok" if self.text.strip() else "blank")
+        if kind == "date":
+            return _parse_date_cell(self.number, self.text)
         return parse_number(self.number if self.number is not None else self.text, kind)
 
     @property

@@ -171,10 +171,13 @@ def build_form_template(spec: FormSpec, unit_names: Sequence[str]) -> bytes:
         value = ws.cell(row, 4)
         value.protection = _UNLOCKED
         value.fill = _INPUT
-        value.number_format = "#,##0" if ind.type == "integer" else "#,##0.##"
-        dv = _validation(ind)
-        ws.add_data_validation(dv)
-        dv.add(value.coordinate)
+        if ind.type in ("integer", "decimal"):
+            value.number_format = "#,##0" if ind.type == "integer" else "#,##0.##"
+            dv = _validation(ind)
+            ws.add_data_validation(dv)
+            dv.add(value.coordinate)
+        elif ind.type == "date":
+            value.number_format = "dd/mm/yyyy"
         row += 1
     ws.cell(row + 1, 1, "(*) Chỉ tiêu bắt buộc; ghi 0 nếu không phát sinh, x nếu không áp dụng.")
     ws.cell(row + 1, 1).font = Font(name=_FONT, size=11, italic=True)

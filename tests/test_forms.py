@@ -405,3 +405,49 @@ def test_form_template_command(tmp_path: Path) -> None:
     bad.write_text('[form]\ncode = "X"\n', encoding="utf-8")
     with pytest.raises(FormSpecError):
         form_template_command(bad, tmp_path / "x.xlsx", UNITS)
+
+
+def test_date_and_text_indicators() -> None:
+    """Not every indicator is a number: a date of a conference, a name of a model."""
+    import io
+
+    import openpyxl
+
+    from parsers.forms import load_spec, read_form
+
+    spec = load_spec("""
+[form]
+code = "T"
+title = "Biểu thử: ngày và chữ"
+version = "1"
+min_found = 1
+[[indicators]]
+code = "N1"
+label = "Ngày tổ chức hội nghị"
+type = "date"
+required = true
+[[indicators]]
+code = "N2"
+label = "Tên mô hình điển hình"
+type = "text"
+required = true
+[[indicators]]
+code = "N3"
+label = "Ngày ký quy chế"
+type = "date"
+""")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["Mã", "Chỉ tiêu", "Số liệu"])
+    ws.append(["N1", "Ngày tổ chức hội nghị", "15/03/2025"])
+    ws.append(["N2", "Tên mô hình điển hình", "Dân vận khéo"])
+    ws.append(["N3", "Ngày ký quy chế", "31/02/2025"])
+    out = io.BytesIO()
+    wb.save(out)
+    result = read_form(spec, "t.xlsx", out.getvalue())
+    assert result.found
+    assert result.values["N1"].raw == "15/03/2025"
+    assert result.values["N2"].raw == "Dân vận khéo"
+    assert [p.message for p in result.problems] == [
+        "Biểu thử, dòng N3, ô C4: '31/02/2025' không phải là ngày (cần dạng dd/mm/yyyy)"]
