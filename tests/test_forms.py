@@ -119,8 +119,8 @@ def test_spec_defaults_and_rules() -> None:
         ("[[indicators]]\nlabel = 'x y'\n", "Mẫu biểu: chỉ tiêu thứ 3: thiếu 'code'"),
         (
             "[[indicators]]\ncode = 'C'\nlabel = 'Số C'\ntype = 'int'\n",
-            "Mẫu biểu: chỉ tiêu thứ 3 (C): 'type' phải là 'integer' hoặc 'decimal', không "
-            "phải 'int'",
+            "Mẫu biểu: chỉ tiêu thứ 3 (C): 'type' phải là 'integer', 'decimal', 'date' hoặc "
+            "'text', không phải 'int'",
         ),
         (
             "[[indicators]]\ncode = 'C'\nlabel = 'Số C'\nrequried = true\n",
