@@ -105,7 +105,7 @@ _TYPE_BY_FOLD = {fold(name): name for name in TYPE_CODES.values()} | {
 _DASHES = re.compile(r"\s*[-\u2010\u2011\u2012\u2013\u2014\u2212]\s*")
 _BLANK = r"[\s.…_]*"
 _NUMBER_RE = re.compile(
-    rf"^\s*s[ốỐ]\s*[:.]?\s*(?P<num>\d{{1,6}}[a-zA-Z]?|{_BLANK})\s*/\s*"
+    rf"^\s*s[ốỐoO]\s*[:.]?\s*(?P<num>\d{{1,6}}[a-zA-Z]?|{_BLANK})\s*/\s*"
     r"(?:(?P<year>\d{4})\s*/\s*)?"
     r"(?P<sym>[^\W_]+(?:\s*[-\u2010-\u2014\u2212]\s*[^\W_]+)*)\s*[.;,]?\s*$",
     re.IGNORECASE,

@@ -45,6 +45,7 @@ class FileReport:
     parsed: ParsedFile
     admin: AdminMeta | None = None
     data: bytes = field(default=b"", repr=False)
+    signers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from parsers.detect import detect_kind
 from parsers.extract import extract
 from parsers.forms import FormResult, FormSpecError, read_form
 from parsers.others import read_doc
-from parsers.reading import read_attachment
+from parsers.reading import Reading, read_attachment
 from parsers.safety import Limits
 from parsers.types import FileProblem, ParsedFile, make_problem
 from service.acknowledge import queue_acknowledgement
@@ -273,14 +273,15 @@ def _file_reports(app: App, envelope: Envelope, too_big: bool) -> list[FileRepor
             kind, _ = detect_kind(part.filename, part.data[:4096])
             parsed = ParsedFile(kind=kind, readable=False, text="", problems=(),
                                 notes=("lưu nguyên bản, chưa đọc nội dung do thư quá lớn",))
-            admin = None
+            reading = Reading(parsed)
         else:
-            parsed, admin = _read_sandboxed(app, part.filename, part.data, limits)
+            reading = _read_sandboxed(app, part.filename, part.data, limits)
+            parsed = reading.parsed
             if parsed.kind == "doc" and app.soffice is not None:
                 parsed = read_doc(part.filename, part.data, limits, soffice=app.soffice,
                                   timeout=app.settings.intake.convert_timeout, read_docx=extract)
         reports.append(FileReport(part.filename, part.content_type, len(part.data), sha, parsed,
-                                  admin, part.data))
+                                  reading.admin, part.data, reading.signers))
     return reports
 
 
@@ -299,16 +300,14 @@ def _sandbox_problem(outcome: SandboxOutcome, filename: str, app: App) -> FilePr
     return make_problem("corrupt", filename)
 
 
-def _read_sandboxed(
-    app: App, filename: str, data: bytes, limits: Limits
-) -> tuple[ParsedFile, AdminMeta | None]:
+def _read_sandboxed(app: App, filename: str, data: bytes, limits: Limits) -> Reading:
     """parsers.reading in a child process with a deadline and a memory cap."""
     outcome = run_limited(read_attachment, filename, data, limits, limits=sandbox_limits(app))
     if outcome.status == "ok":
-        parsed, admin = outcome.value
-        return parsed, admin
+        reading: Reading = outcome.value
+        return reading
     kind, _ = detect_kind(filename, data)
-    return ParsedFile(kind, False, "", (_sandbox_problem(outcome, filename, app),)), None
+    return Reading(ParsedFile(kind, False, "", (_sandbox_problem(outcome, filename, app),)))
 
 
 def _read_forms(
@@ -419,6 +418,7 @@ def _attachments(
         )
         if f.admin is not None:
             _set_admin(row, f.admin)
+        row.digital_signer = "; ".join(f.signers)[:500] or None
         session.add(row)
         rows.append(row)
     session.flush()

@@ -137,3 +137,19 @@ def test_bad_config_names_the_key_and_exits_2(tmp_path: Path) -> None:
     assert "'imap.port' = 'x'" in result.stderr and "Thiếu khóa 'imap.username'" in result.stderr
     missing = run(tmp_path / "none.toml", "units", "list")
     assert missing.returncode == 2 and "Không tìm thấy tệp cấu hình" in missing.stderr
+
+
+def test_form_list_and_blank_template(tmp_path: Path) -> None:
+    import openpyxl
+
+    listed = run(tmp_path / "none.toml", "form", "list")
+    assert listed.returncode == 0 and "dan-chu-co-so: Biểu 01" in listed.stdout
+    out = tmp_path / "bieu01.xlsx"
+    made = run(tmp_path / "none.toml", "form", "template", "dan-chu-co-so", "--out", str(out),
+               "--no-units")
+    assert made.returncode == 0, made.stderr
+    sheet = openpyxl.load_workbook(out).worksheets[0]
+    assert sheet.protection.sheet and "DC07" in [c.value for c in sheet["A"]]
+    unknown = run(tmp_path / "none.toml", "form", "template", "khong-co", "--out", str(out),
+                  "--no-units")
+    assert unknown.returncode == 2 and "Không có biểu mẫu 'khong-co'" in unknown.stderr

@@ -198,10 +198,10 @@ def cms_signed_data() -> bytes:
     return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
 
 
-def signed_pdf() -> bytes:
+def signed_pdf(lines: tuple[str, ...] = ("Bao cao so 15",)) -> bytes:
     """A text PDF with two signature fields: one with only a PKCS#7 blob (padded with zeros,
     as signing tools reserve space), one whose /V names the signer and has a /M date."""
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf([["Bao cao so 15"]]))))
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf([list(lines)]))))
     blob = cms_signed_data()
     fields = ArrayObject()
     values: list[dict[str, PdfObject]] = [

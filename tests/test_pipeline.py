@@ -145,3 +145,25 @@ def test_archive_failure_stops_the_poll_before_anything_is_recorded(
     with app.sessions() as session:
         assert session.scalar(select(InboundMessage.id)) is None
     assert poll_once(app).fetched == 2  # the same messages, once the disk is fixed
+
+
+def test_word_and_signed_pdf_of_one_document_are_linked(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    from service.samples import SampleFile
+    from store.models import Attachment
+    from tests.test_others import signed_pdf
+
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    report = sample_report(UNIT.name, "Báo cáo 6 tháng", WHEN, 0)  # "Số: 10/BC-UBND"
+    pdf = SampleFile("BC 10 (ký số).pdf", "application/pdf",
+                     signed_pdf(("UBND", "So: 10/BC-UBND")))
+    pymap_server.deliver(unit_email(
+        sender=UNIT.email, sender_name="Văn thư", to=INBOX_ADDRESS, subject="Báo cáo 6 tháng",
+        body="Kính gửi", files=[report, pdf], date=WHEN, message_id="<linked@x.vn>"), WHEN)
+    assert poll_once(app).outcomes == {"accepted": 1}
+    with app.sessions() as session:
+        word, signed = session.scalars(select(Attachment).order_by(Attachment.id)).all()
+    assert (word.doc_number, word.doc_symbol, signed.doc_symbol) == ("10", "BC-UBND", "BC-UBND")
+    assert signed.same_document_as_id == word.id
+    assert signed.digital_signer == "Nguyễn Văn An (UBND xã Tân Hưng); Trần Thị Bình"

@@ -35,9 +35,9 @@ def test_a_normal_call_returns_its_value() -> None:
     report = sample_report("UBND xã A", "Báo cáo 6 tháng", datetime(2025, 5, 1, tzinfo=UTC), 1)
     outcome = run_limited(read_attachment, report.filename, report.data, ParseLimits())
     assert outcome.status == "ok"
-    parsed, admin = outcome.value
-    assert parsed.kind == "docx" and "Báo cáo 6 tháng" in parsed.text
-    assert admin is not None and admin.issuer == "UBND XÃ A"
+    reading = outcome.value
+    assert reading.parsed.kind == "docx" and "Báo cáo 6 tháng" in reading.parsed.text
+    assert reading.admin is not None and reading.admin.issuer == "UBND XÃ A"
 
 
 def test_a_runaway_parser_is_stopped_at_its_deadline() -> None:
