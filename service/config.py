@@ -49,6 +49,22 @@ class IntakeSettings:
     parse_memory_bytes: int = 1024 * 1024 * 1024
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """When `baocao run` does what (Asia/Ho_Chi_Minh)."""
+
+    poll_seconds: int = 300  # interval poll when the server has no IDLE (and a safety net)
+    outbox_seconds: int = 60
+    reminder_hour: int = 8
+    reminder_stages: tuple[int, ...] = (-3, 0, 1, 3)  # working days relative to the last day
+    summary_weekday: str = "fri"
+    summary_hour: int = 16
+    daily_cap: int = 20  # automatic mails to one address per day
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything read from baocao.toml, with paths already made absolute."""
@@ -63,6 +79,7 @@ class Settings:
     extra_working_days: frozenset[date]
     intake: IntakeSettings
     message_id_domain: str
+    schedule: ScheduleSettings = ScheduleSettings()
 
 
 class _Reader:
@@ -122,6 +139,20 @@ class _Reader:
             self.errors.append(f"Khóa '{key}' = {value!r} không hợp lệ: cần danh sách chuỗi.")
             return ()
         return tuple(v.strip() for v in value if v.strip())
+
+    def integers(self, key: str, default: tuple[int, ...]) -> tuple[int, ...]:
+        found, value = self._get(key)
+        if not found:
+            return default
+        if not isinstance(value, list) or not value or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            self.errors.append(
+                f"Khóa '{key}' = {value!r} không hợp lệ: cần danh sách số nguyên, "
+                f"ví dụ [-3, 0, 1, 3]."
+            )
+            return default
+        return tuple(sorted(set(value)))
 
     def dates(self, key: str) -> frozenset[date]:
         found, value = self._get(key)
@@ -242,6 +273,19 @@ def parse_settings(
         parse_timeout=float(r.integer("intake.parse_timeout_seconds", 30, 1)),
         parse_memory_bytes=r.integer("intake.parse_memory_mb", 1024, 64) * 1024 * 1024,
     )
+    schedule = ScheduleSettings(
+        poll_seconds=r.integer("schedule.poll_seconds", 300, 10),
+        outbox_seconds=r.integer("schedule.outbox_seconds", 60, 5),
+        reminder_hour=r.integer("schedule.reminder_hour", 8, 0),
+        reminder_stages=r.integers("schedule.reminder_stages", (-3, 0, 1, 3)),
+        summary_weekday=r.choice("schedule.summary_weekday", WEEKDAYS, "fri"),
+        summary_hour=r.integer("schedule.summary_hour", 16, 0),
+        daily_cap=r.integer("schedule.daily_cap", 20, 1),
+    )
+    for key, hour in (("reminder_hour", schedule.reminder_hour),
+                      ("summary_hour", schedule.summary_hour)):
+        if hour > 23:
+            r.errors.append(f"Khóa 'schedule.{key}' = {hour} không hợp lệ: cần giờ từ 0 đến 23.")
     from_domain = smtp.from_address.rpartition("@")[2] or "baocao.invalid"
     settings = Settings(
         path=path,
@@ -254,6 +298,7 @@ def parse_settings(
         extra_working_days=r.dates("calendar.extra_working_days"),
         intake=intake,
         message_id_domain=r.text("smtp.message_id_domain", "") or from_domain,
+        schedule=schedule,
     )
     for address in office.summary_to:
         if "@" not in address:

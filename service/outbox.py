@@ -8,6 +8,7 @@ mail (at-least-once), never lose it.
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -48,7 +49,23 @@ def backoff(attempts: int) -> timedelta:
     return min(delay, MAX_DELAY)
 
 
-def _outgoing(row: Outbox) -> OutgoingMail:
+def attachments_json(files: list[tuple[str, str, str]]) -> str:
+    """[(filename, content_type, sha256)] as stored in Outbox.attachments_json."""
+    return json.dumps(
+        [{"filename": f, "content_type": c, "sha256": s} for f, c, s in files], ensure_ascii=False
+    )
+
+
+def _attachments(app: App, row: Outbox) -> tuple[tuple[str, str, bytes], ...]:
+    if not row.attachments_json:
+        return ()
+    return tuple(
+        (item["filename"], item["content_type"], app.archive.get(item["sha256"], ".bin"))
+        for item in json.loads(row.attachments_json)
+    )
+
+
+def _outgoing(app: App, row: Outbox) -> OutgoingMail:
     return OutgoingMail(
         to=(row.to_addr,),
         subject=row.subject,
@@ -57,6 +74,7 @@ def _outgoing(row: Outbox) -> OutgoingMail:
         message_id=row.message_id_header,
         in_reply_to=row.in_reply_to,
         references=(row.in_reply_to,) if row.in_reply_to else (),
+        attachments=_attachments(app, row),
     )
 
 
@@ -114,8 +132,8 @@ def _send_one(
             return
         now = app.clock()
         try:
-            sender.send(build_message(_outgoing(row), from_addr=from_addr, from_name=from_name,
-                                      date=now))
+            sender.send(build_message(_outgoing(app, row), from_addr=from_addr,
+                                      from_name=from_name, date=now))
         except SmtpConnectionError:
             raise  # rolls back this transaction; the caller postpones it with the rest
         except TransientMailError as exc:

@@ -416,11 +416,19 @@ class Outbox(Base):
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    # Reminder stage ("-3", "0", "+1"…) or summary occasion ("weekly-2025-W22"), for the record.
+    stage: Mapped[str | None]
+    # Files sent with the mail: JSON list of {"filename", "content_type", "sha256"}; the bytes
+    # live in the archive so a retry sends exactly what was built.
+    attachments_json: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(default="pending", server_default="pending")
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # A delivery failure report (DSN) that came back for this mail.
+    bounced_at: Mapped[datetime | None]
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     round: Mapped[Round | None] = relationship()

@@ -16,7 +16,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def config_keys() -> set[str]:
     source = (ROOT / "service" / "config.py").read_text(encoding="utf-8")
     keys = set()
-    pattern = r"r\.(text|integer|choice|str_list|dates|secret)\(\s*\"([a-z_.]+)\""
+    pattern = r"r\.(text|integer|integers|choice|str_list|dates|secret)\(\s*\"([a-z_.]+)\""
     for method, key in re.findall(pattern, source):
         keys.add(key + "_env" if method == "secret" else key)
     return keys
