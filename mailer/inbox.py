@@ -409,12 +409,15 @@ class Inbox:
         client = self.client
         return bool(self._call(lambda: client.has_capability("IDLE")))
 
-    def idle_wait(self, timeout: float) -> bool:
+    def idle_wait(
+        self, timeout: float, should_stop: Callable[[], bool] | None = None
+    ) -> bool:
         """IDLE until the server reports new mail (EXISTS/RECENT) or `timeout` seconds pass.
 
-        Returns whether something arrived. Any failure inside IDLE leaves the connection in an
-        unknown state (imapclient bug #519 splits lines), so it is reported as transient and the
-        caller reconnects.
+        Returns whether something arrived. `should_stop` is asked every second so a service
+        being stopped does not wait out a 25-minute IDLE. Any failure inside IDLE leaves the
+        connection in an unknown state (imapclient bug #519 splits lines), so it is reported as
+        transient and the caller reconnects.
         """
         client = self.client
         arrived = False
@@ -423,9 +426,10 @@ class Inbox:
             deadline = time.monotonic() + timeout
             while not arrived:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or (should_stop is not None and should_stop()):
                     break
-                arrived = _has_new_mail(client.idle_check(timeout=left))
+                step = min(left, 1.0) if should_stop is not None else left
+                arrived = _has_new_mail(client.idle_check(timeout=step))
             _, responses = client.idle_done()
             arrived = arrived or _has_new_mail(responses)
         except Exception as e:

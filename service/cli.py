@@ -328,6 +328,16 @@ def poll(obj: Context, once: bool, no_send: bool) -> None:
         console.print(send_pending(app).summary())
 
 
+@cli.command()
+@click.pass_obj
+@friendly_errors
+def run(obj: Context) -> None:
+    """Chạy dịch vụ: đọc thư (IDLE), gửi thư, nhắc hạn, gửi tổng hợp theo lịch. Dừng: Ctrl+C."""
+    from service.runner import run_service
+
+    run_service(obj.app())
+
+
 @cli.group()
 def outbox() -> None:
     """Hộp thư đi (thư xác nhận, nhắc nhở, tổng hợp)."""

@@ -1,0 +1,154 @@
+"""`baocao run`: the long-running service. Jobs are one-line calls into service functions.
+
+- inbox: an IMAP IDLE loop in its own thread when the server offers IDLE (new mail is processed
+  within seconds; the IDLE is renewed every 25 minutes, before servers drop it at 29, and any
+  error reconnects after a back-off); plus an interval poll as a safety net and for servers
+  without IDLE;
+- outbox: every `schedule.outbox_seconds`;
+- reminders: working days at `schedule.reminder_hour`;
+- summaries: weekly and the working day after a deadline, at `schedule.summary_hour`.
+
+APScheduler 3 in Asia/Ho_Chi_Minh; every job has an explicit id, `max_instances=1` and
+`coalesce=True`, so after downtime each job runs once, not once per missed slot. Every job is
+idempotent (outbox keys, the poll lease), so running late or twice sends nothing twice.
+SIGTERM/SIGINT let the current step finish, then the process exits with status 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from mailer.errors import MailerError
+from service.bootstrap import App
+from service.calendar import TZ
+from service.outbox import send_pending
+from service.pipeline import PollerBusy, poll_once
+
+log = logging.getLogger(__name__)
+
+IDLE_RENEW_SECONDS = 25 * 60
+RECONNECT_DELAYS = (1, 2, 5, 10, 30, 60)
+MISFIRE_GRACE = 6 * 3600  # a job missed by less than this still runs once after downtime
+
+
+@dataclass
+class Service:
+    """The running service: its scheduler, its IDLE thread and the stop flag."""
+
+    app: App
+    stop: threading.Event = field(default_factory=threading.Event)
+    poll_lock: threading.Lock = field(default_factory=threading.Lock)
+    scheduler: BackgroundScheduler | None = None
+    idle_thread: threading.Thread | None = None
+    extra_jobs: list[tuple[str, Callable[[], Any], Any]] = field(default_factory=list)
+
+    # --- jobs: one line each into service functions -------------------------------------------
+
+    def poll(self) -> None:
+        """Poll once (the IDLE thread and the interval job share this; one at a time)."""
+        if not self.poll_lock.acquire(blocking=False):
+            return
+        try:
+            report = poll_once(self.app)
+            if report.fetched:
+                log.info(report.summary())
+                self.send()
+        except PollerBusy as exc:
+            log.info(str(exc))
+        except MailerError as exc:
+            log.warning("Không đọc được hộp thư: %s", exc)
+        finally:
+            self.poll_lock.release()
+
+    def send(self) -> None:
+        report = send_pending(self.app)
+        if report.sent or report.retry_later or report.failed:
+            log.info(report.summary())
+
+    # --- the IDLE loop --------------------------------------------------------------------------
+
+    def idle_loop(self) -> None:
+        """Wait for new mail with IDLE; reconnect with back-off on any error."""
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                with self.app.inbox_factory() as inbox:
+                    if not inbox.supports_idle():
+                        log.info("Máy chủ IMAP không hỗ trợ IDLE: đọc thư theo chu kỳ.")
+                        return
+                    failures = 0
+                    self.poll()  # whatever arrived while we were not listening
+                    while not self.stop.is_set():
+                        if inbox.idle_wait(IDLE_RENEW_SECONDS, should_stop=self.stop.is_set):
+                            self.poll()
+            except MailerError as exc:
+                delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
+                failures += 1
+                log.warning("Mất kết nối IMAP (%s); thử lại sau %s giây.", exc, delay)
+                self.stop.wait(delay)
+            except Exception:
+                log.exception("Lỗi không mong đợi trong vòng chờ thư; thử lại sau 30 giây.")
+                self.stop.wait(30)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        schedule = self.app.settings.schedule
+        scheduler = BackgroundScheduler(
+            timezone=TZ,
+            job_defaults={"max_instances": 1, "coalesce": True,
+                          "misfire_grace_time": MISFIRE_GRACE},
+        )
+        scheduler.add_job(self.poll, IntervalTrigger(seconds=schedule.poll_seconds), id="poll")
+        scheduler.add_job(self.send, IntervalTrigger(seconds=schedule.outbox_seconds),
+                          id="outbox")
+        for job_id, func, trigger in self.extra_jobs:
+            scheduler.add_job(func, trigger, id=job_id)
+        scheduler.start()
+        self.scheduler = scheduler
+        self.idle_thread = threading.Thread(target=self.idle_loop, name="imap-idle", daemon=True)
+        self.idle_thread.start()
+        log.info("baocao đang chạy: hộp thư %s, múi giờ Asia/Ho_Chi_Minh.",
+                 self.app.settings.imap.mailbox)
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)  # lets a running job finish its step
+        if self.idle_thread is not None:
+            self.idle_thread.join(timeout=30)
+        log.info("baocao đã dừng.")
+
+
+def daily_at(hour: int, days: str = "mon-sun") -> CronTrigger:
+    return CronTrigger(day_of_week=days, hour=hour, minute=0, timezone=TZ)
+
+
+def run_service(app: App, extra_jobs: list[tuple[str, Callable[[], Any], Any]] | None = None
+                ) -> None:
+    """Run until SIGTERM or SIGINT."""
+    service = Service(app, extra_jobs=list(extra_jobs or []))
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("Nhận tín hiệu %s: hoàn tất việc đang làm rồi dừng.",
+                 signal.Signals(signum).name)
+        service.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    service.start()
+    try:
+        while not service.stop.wait(1.0):
+            pass
+    finally:
+        service.shutdown()
