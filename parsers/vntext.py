@@ -9,6 +9,7 @@ the administrative abbreviations clerks write in letterheads.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -26,6 +27,8 @@ def nfc(s: str) -> str:
 
 
 def _fold_once(s: str) -> str:
+    if s.isascii():  # most cells of a data form: numbers and codes
+        return _NON_WORD.sub(" ", s.lower()).strip()
     s = unicodedata.normalize("NFKD", s).casefold()
     # casefold can emit new base+mark pairs (İ → i̇), so decompose again before dropping marks.
     s = unicodedata.normalize("NFKD", s)
@@ -34,6 +37,7 @@ def _fold_once(s: str) -> str:
     return _NON_WORD.sub(" ", s).strip()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold(s: str) -> str:
     """Accent-, case- and punctuation-insensitive key: "Xã Tân Hưng-2" → "xa tan hung 2".
 
