@@ -14,6 +14,7 @@ costs a few milliseconds.)
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import pickle
@@ -56,6 +57,7 @@ def _address_space() -> int:
 def _run_child(write_fd: int, func: Callable[..., Any], args: tuple[Any, ...],
                budget: int) -> None:
     try:
+        gc.disable()  # a collection would touch (and so copy) every page shared with the parent
         limit = _address_space() + budget
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         try:
