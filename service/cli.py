@@ -329,6 +329,34 @@ def poll(obj: Context, once: bool, no_send: bool) -> None:
 
 
 @cli.command()
+@click.argument("round_code", required=False)
+@click.option("--dry-run", is_flag=True, help="Chỉ cho xem ai sẽ nhận thư nhắc, không gửi.")
+@click.pass_obj
+@friendly_errors
+def remind(obj: Context, round_code: str | None, dry_run: bool) -> None:
+    """Nhắc các đơn vị chưa nộp (theo lịch nhắc của đợt), ngay bây giờ."""
+    from service.calendar import TZ
+    from service.outbox import send_pending
+    from service.reminders import preview_reminders, queue_reminders, stage_text
+
+    app = obj.app()
+    if dry_run:
+        plans = preview_reminders(app, app.clock(), round_code)
+        today = app.clock().astimezone(TZ).date()
+        table = Table(title=f"Thư nhắc sẽ gửi nếu chạy bây giờ ({len(plans)})")
+        for header in ("Đợt", "Đơn vị", "Nội dung nhắc"):
+            table.add_column(header)
+        for plan in plans:
+            table.add_row(plan.round.code, plan.unit.name,
+                          stage_text(plan.round.last_day, app.calendar, today))
+        console.print(table)
+        return
+    report = queue_reminders(app, app.clock(), round_code=round_code, respect_hour=False)
+    console.print(report.summary())
+    console.print(send_pending(app).summary())
+
+
+@cli.command()
 @click.pass_obj
 @friendly_errors
 def run(obj: Context) -> None:

@@ -20,6 +20,7 @@ from mailer.compose import OutgoingMail, build_message
 from mailer.errors import PermanentMailError, SmtpConnectionError, TransientMailError
 from mailer.smtp import SmtpSender
 from service.bootstrap import App
+from service.mailcap import split_addresses
 from store.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def _attachments(app: App, row: Outbox) -> tuple[tuple[str, str, bytes], ...]:
 
 def _outgoing(app: App, row: Outbox) -> OutgoingMail:
     return OutgoingMail(
-        to=(row.to_addr,),
+        to=split_addresses(row.to_addr),
         subject=row.subject,
         text=row.body_text,
         html=row.body_html,

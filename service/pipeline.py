@@ -37,6 +37,7 @@ from parsers.safety import Limits
 from parsers.types import FileProblem, ParsedFile, make_problem
 from service.acknowledge import queue_acknowledgement
 from service.bootstrap import App
+from service.bounces import record_bounce
 from service.forms import load_form_spec
 from service.intake import (
     Decision,
@@ -48,6 +49,7 @@ from service.intake import (
     decide,
     with_forms,
 )
+from service.mailcap import over_cap, queue_cap_notice
 from service.matching import RoundInfo, UnitInfo
 from service.sandbox import Limits as SandboxLimits
 from service.sandbox import Outcome as SandboxOutcome
@@ -366,11 +368,17 @@ def _record(
         attachments = _attachments(session, message, submission, files)
         _form_values(session, submission, attachments, readings, decision)
         _problems(session, message, submission, attachments, decision, app)
+        if envelope.automatic == "bounce":
+            record_bounce(session, fetched.raw, app.clock())
         acknowledged = 0
         if decision.acknowledge and decision.unit is not None:
-            acknowledged = queue_acknowledgement(
-                session, app, message, envelope, decision, submission, files
-            )
+            if envelope.sender and over_cap(session, envelope.sender, app.clock(),
+                                            app.settings.schedule.daily_cap):
+                queue_cap_notice(session, app, envelope.sender, app.clock(), envelope.message_id)
+            else:
+                acknowledged = queue_acknowledgement(
+                    session, app, message, envelope, decision, submission, files
+                )
         _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
     return Recorded((decision.outcome or Outcome.FAILED).value, acknowledged)
 

@@ -157,6 +157,11 @@ def full_addresses(unit: UnitInfo) -> tuple[str, ...]:
     return tuple(a for a in unit.addresses if "@" in a and not a.startswith("@"))
 
 
+def stage_label(stage: int) -> str:
+    """The stage as the outbox's `stage` column writes it: "-3", "0", "+1"."""
+    return f"{stage:+d}" if stage else "0"
+
+
 def reminder_key(round_code: str, unit_code: str, stage: int) -> str:
     return f"reminder:{round_code}:{unit_code}:{stage:+d}"
 
@@ -251,7 +256,7 @@ def preview_reminders(app: App, now: datetime, round_code: str | None = None) ->
     return plans
 
 
-def _add_row(session: Session, row: Outbox) -> bool:
+def add_once(session: Session, row: Outbox) -> bool:
     """Insert unless the key exists; True if inserted.
 
     Checked first for the common case, and inside a savepoint because another instance may
@@ -285,7 +290,7 @@ def _outbox_row(
         message_id_header=make_message_id(key, app.settings.message_id_domain),
         round_id=round_id,
         unit_id=unit_id,
-        stage=f"{stage:+d}",
+        stage=stage_label(stage),
         status="pending",
         attempts=0,
         next_attempt_at=now,
@@ -360,7 +365,7 @@ def queue_reminders(
             key = reminder_key(plan.round.code, plan.unit.code, plan.stage)
             row = _outbox_row(app, key, REMINDER_KIND, to, reminder_context(app, plan, today),
                               "reminder", now, plan.round.id, plan.unit.id, plan.stage)
-            if _add_row(session, row):
+            if add_once(session, row):
                 report.queued += 1
             else:
                 report.already_queued += 1
@@ -394,6 +399,6 @@ def _queue_overdue(
         context = overdue_context(app, overdue, today)
         row = _outbox_row(app, key, OVERDUE_KIND, to, context, "overdue", now,
                           overdue.round.id, None, stage)
-        if _add_row(session, row):
+        if add_once(session, row):
             queued += 1
     return queued

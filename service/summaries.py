@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Sequence
+from copy import copy
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -25,7 +26,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import Table
 from docx.text.paragraph import Paragraph
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -74,13 +75,7 @@ FONT = "Times New Roman"
 DATE_FORMAT = "dd/mm/yyyy"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 # Excel's own "Good / Neutral / Bad" cell colours: clerks already read them this way.
-STATUS_FILLS = {
-    "on_time": PatternFill("solid", fgColor="C6EFCE"),
-    "late": PatternFill("solid", fgColor="FFEB9C"),
-    "missing": PatternFill("solid", fgColor="FFC7CE"),
-}
-_HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
-_TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+STATUS_COLOURS = {"on_time": "C6EFCE", "late": "FFEB9C", "missing": "FFC7CE"}
 _THIN = Side(style="thin", color="999999")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _FONT = Font(name=FONT, size=12)
@@ -89,6 +84,33 @@ _TITLE = Font(name=FONT, size=14, bold=True)
 _ITALIC = Font(name=FONT, size=12, italic=True)
 _WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 _HEAD_ALIGN = Alignment(wrap_text=True, horizontal="center", vertical="center")
+_HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
+_TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+
+# Body cells get a named style, copied as openpyxl's own style array: assigning font, border…
+# one by one hashes every style object per cell, and even `cell.style = name` searches the
+# style list; for 3,000 units either costs seconds.
+CELL, DATE, DATETIME, INTEGER, DECIMAL = (
+    "Ô bảng", "Ô ngày", "Ô ngày giờ", "Ô số nguyên", "Ô số thập phân",
+)
+STATUS_STYLES = {"on_time": "Đúng hạn", "late": "Trễ hạn", "missing": "Chưa nộp"}
+
+
+def _add_styles(workbook: openpyxl.Workbook) -> dict[str, Any]:
+    """Register the named styles; return each one's style array, to copy onto cells."""
+    formats = {CELL: "General", DATE: DATE_FORMAT, DATETIME: DATETIME_FORMAT,
+               INTEGER: "#,##0", DECIMAL: "#,##0.##"}
+    for name, number_format in formats.items():
+        workbook.add_named_style(NamedStyle(
+            name=name, font=_FONT, border=_BOX, alignment=_WRAP_TOP, number_format=number_format,
+        ))
+    for status, name in STATUS_STYLES.items():
+        workbook.add_named_style(NamedStyle(
+            name=name, font=_FONT, border=_BOX, alignment=_WRAP_TOP,
+            fill=PatternFill("solid", fgColor=STATUS_COLOURS[status]),
+        ))
+    named = {style.name: style for style in workbook._named_styles}
+    return {name: named[name].as_tuple() for name in (*formats, *STATUS_STYLES.values())}
 
 
 # --- shared wording -----------------------------------------------------------------------------
@@ -160,13 +182,17 @@ def _header(sheet: Worksheet, row: int, values: Iterable[str]) -> None:
         cell.font, cell.fill, cell.border, cell.alignment = _BOLD, _HEAD_FILL, _BOX, _HEAD_ALIGN
 
 
-def _style_row(sheet: Worksheet, row: int, ncols: int) -> None:
-    for col in range(1, ncols + 1):
-        cell = sheet.cell(row=row, column=col)
-        cell.font, cell.border, cell.alignment = _FONT, _BOX, _WRAP_TOP
+class _Styled:
+    """Writes body cells of one workbook with its named styles."""
+
+    def __init__(self, arrays: dict[str, Any]) -> None:
+        self.arrays = arrays
+
+    def put(self, sheet: Worksheet, row: int, col: int, value: Any, style: str = CELL) -> None:
+        sheet.cell(row=row, column=col, value=value)._style = copy(self.arrays[style])
 
 
-def _status_sheet(sheet: Worksheet, data: SummaryData) -> None:
+def _status_sheet(sheet: Worksheet, data: SummaryData, cells: _Styled) -> None:
     info = data.status.round
     ncols = len(STATUS_HEADER)
     sheet.title = STATUS_SHEET
@@ -196,12 +222,10 @@ def _status_sheet(sheet: Worksheet, data: SummaryData) -> None:
             ", ".join(s.files) or None,
             _notes(unit) or None,
         )
-        for col, value in enumerate(values, start=1):
-            cell = sheet.cell(row=row, column=col, value=value)
-            cell.font, cell.border, cell.alignment = _FONT, _BOX, _WRAP_TOP
-        sheet.cell(row=row, column=4).fill = STATUS_FILLS[s.status]
-        sheet.cell(row=row, column=5).number_format = DATETIME_FORMAT
-        sheet.cell(row=row, column=7).number_format = DATE_FORMAT
+        styles = (CELL, CELL, CELL, STATUS_STYLES[s.status], DATETIME, CELL, DATE, CELL,
+                  CELL, CELL)
+        for col, (value, style) in enumerate(zip(values, styles, strict=True), start=1):
+            cells.put(sheet, row, col, value, style)
     sheet.freeze_panes = sheet.cell(row=STATUS_HEADER_ROW + 1, column=3)
     last = get_column_letter(ncols)
     sheet.auto_filter.ref = f"A{STATUS_HEADER_ROW}:{last}{max(row, STATUS_HEADER_ROW + 1)}"
@@ -213,7 +237,9 @@ def _status_sheet(sheet: Worksheet, data: SummaryData) -> None:
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _figures_sheet(sheet: Worksheet, data: SummaryData, spec: FormSpec) -> None:
+def _figures_sheet(
+    sheet: Worksheet, data: SummaryData, spec: FormSpec, cells: _Styled
+) -> None:
     codes = [ind.code for ind in spec.indicators]
     ncols = 2 + len(codes)
     _title_row(sheet, 1, f"SỐ LIỆU {spec.title.upper()}", _TITLE, ncols)
@@ -234,41 +260,38 @@ def _figures_sheet(sheet: Worksheet, data: SummaryData, spec: FormSpec) -> None:
     sheet.row_dimensions[head + 1].height = 90
     total_row, first = head + 2, head + 3
     last = first + len(data.units) - 1
-    formats = ["#,##0" if ind.type == "integer" else "#,##0.##" for ind in spec.indicators]
+    styles = [INTEGER if ind.type == "integer" else DECIMAL for ind in spec.indicators]
     for n, unit in enumerate(data.units):
         row = first + n
-        sheet.cell(row=row, column=1, value=n + 1)
-        sheet.cell(row=row, column=2, value=unit.row.unit_name)
+        cells.put(sheet, row, 1, n + 1)
+        cells.put(sheet, row, 2, unit.row.unit_name)
         for i, code in enumerate(codes):
             value = unit.figures.get(code)
-            if value is not None:
-                sheet.cell(row=row, column=3 + i, value=_excel_number(value)).number_format = (
-                    formats[i]
-                )
-        _style_row(sheet, row, ncols)
+            cells.put(sheet, row, 3 + i, None if value is None else _excel_number(value), styles[i])
     # Formulas, not frozen numbers: the totals stay right when a clerk corrects a figure.
-    sheet.cell(row=total_row, column=2, value="Tổng cộng")
+    cells.put(sheet, total_row, 1, None)
+    cells.put(sheet, total_row, 2, "Tổng cộng")
     for i in range(len(codes)):
         col = get_column_letter(3 + i)
         formula = f"=SUM({col}{first}:{col}{last})" if data.units else 0
-        sheet.cell(row=total_row, column=3 + i, value=formula).number_format = formats[i]
+        cells.put(sheet, total_row, 3 + i, formula, styles[i])
     for col in range(1, ncols + 1):
         cell = sheet.cell(row=total_row, column=col)
-        cell.font, cell.fill, cell.border = _BOLD, _TOTAL_FILL, _BOX
+        cell.font, cell.fill = _BOLD, _TOTAL_FILL
     sheet.freeze_panes = sheet.cell(row=first, column=3)
     _set_widths(sheet, [6, 40, *([14] * len(codes))])
 
 
-def _problems_sheet(sheet: Worksheet, problems: Sequence[ProblemEntry]) -> None:
+def _problems_sheet(
+    sheet: Worksheet, problems: Sequence[ProblemEntry], cells: _Styled
+) -> None:
     _header(sheet, 1, PROBLEMS_HEADER)
     for n, p in enumerate(problems, start=1):
         row = n + 1
         values = (n, p.who, _local(p.at) if p.at else None, p.filename or None,
                   p.place or None, p.text)
         for col, value in enumerate(values, start=1):
-            sheet.cell(row=row, column=col, value=value)
-        _style_row(sheet, row, len(PROBLEMS_HEADER))
-        sheet.cell(row=row, column=3).number_format = DATETIME_FORMAT
+            cells.put(sheet, row, col, value, DATETIME if col == 3 else CELL)
     sheet.freeze_panes = "A2"
     last = get_column_letter(len(PROBLEMS_HEADER))
     sheet.auto_filter.ref = f"A1:{last}{max(2, len(problems) + 1)}"
@@ -278,14 +301,15 @@ def _problems_sheet(sheet: Worksheet, problems: Sequence[ProblemEntry]) -> None:
 def build_workbook(data: SummaryData) -> bytes:
     """The .xlsx: "Tình hình nộp", "Số liệu" (only with a form spec), "Vấn đề"."""
     workbook = openpyxl.Workbook()
+    cells = _Styled(_add_styles(workbook))
     sheet = workbook.active
     assert sheet is not None
-    _status_sheet(sheet, data)
+    _status_sheet(sheet, data, cells)
     if data.spec is not None:
-        _figures_sheet(workbook.create_sheet(FIGURES_SHEET), data, data.spec)
+        _figures_sheet(workbook.create_sheet(FIGURES_SHEET), data, data.spec, cells)
     problems = list(data.problems)
     problems += [ProblemEntry("(hệ thống)", data.generated_at, "", "", note) for note in data.notes]
-    _problems_sheet(workbook.create_sheet(PROBLEMS_SHEET), problems)
+    _problems_sheet(workbook.create_sheet(PROBLEMS_SHEET), problems, cells)
     workbook.properties.title = nfc(f"Tình hình nộp: {data.status.round.title}")
     workbook.properties.creator = data.office.name
     out = io.BytesIO()
@@ -298,22 +322,26 @@ def build_workbook(data: SummaryData) -> bytes:
 _LOCALITY = re.compile(r"\b(huyen|quan|thi xa|thanh pho|tinh)\b")
 
 
+def _split_office(name: str) -> tuple[list[str], list[str]]:
+    """("Phòng Nội vụ", "huyện Tân Hưng") as word lists; no locality → all words, []."""
+    words = " ".join(nfc(name).split()).split(" ")
+    folded = [fold(w) for w in words]
+    for i in range(1, len(words)):
+        if _LOCALITY.match(" ".join(folded[i:i + 2])):
+            return words[:i], words[i:]
+    return words, []
+
+
 def office_header(name: str) -> tuple[str, str, str]:
     """(parent body line, office line, document symbol) for the NĐ 30/2020 header.
 
     "Phòng Nội vụ huyện Tân Hưng" → ("UBND HUYỆN TÂN HƯNG", "PHÒNG NỘI VỤ", "BC-NV"). When the
     name carries no locality the parent line is "" for the clerk to write.
     """
-    words = " ".join(nfc(name).split()).split(" ")
-    folded = [fold(w) for w in words]
-    cut = len(words)
-    for i in range(1, len(words)):
-        if _LOCALITY.match(" ".join(folded[i:i + 2])):
-            cut = i
-            break
-    office, locality = words[:cut], words[cut:]
+    office, locality = _split_office(name)
     parent = f"UBND {' '.join(locality).upper()}" if locality else ""
-    core = office[1:] if len(office) > 1 and folded[0] in {"phong", "so", "ban", "van"} else office
+    folded = [fold(w) for w in office]
+    core = office[1:] if len(office) > 1 and folded[0] in {"phong", "so", "ban"} else office
     if folded[:2] == ["van", "phong"]:
         core = office[2:] or office
     initials = "".join(w[0].upper() for w in core if w and w[0].isalpha())
@@ -367,6 +395,15 @@ def _no_borders(table: Table) -> None:
     properties.append(borders)
 
 
+def _widths(table: Table, widths: Sequence[Any]) -> None:
+    """Column widths that Word and LibreOffice both honour: the grid and every cell."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+        for cell in column.cells:
+            cell.width = width
+
+
 def _grid(table: Table) -> None:
     table.style = "Table Grid"
 
@@ -388,9 +425,7 @@ def _header_table(document: Any, data: SummaryData) -> None:
     table = document.add_table(rows=1, cols=2)
     _no_borders(table)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    for cell, width in zip(table.rows[0].cells, (Cm(6.5), Cm(9.5)), strict=True):
-        cell.width = width
+    _widths(table, (Cm(6), Cm(10)))
     _cell_para(table, 0, 0, parent, first=True)
     _cell_para(table, 0, 0, office, bold=True)
     _cell_para(table, 0, 0, "")
@@ -443,19 +478,18 @@ def _totals_table(document: Any, data: SummaryData, spec: FormSpec) -> None:
             paragraph.paragraph_format.space_after = Pt(0)
             if col != 1:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    for row in table.rows:
-        for cell, width in zip(row.cells, (Cm(1.2), Cm(8), Cm(2.3), Cm(2.2), Cm(2.3)),
-                               strict=True):
-            cell.width = width
+    _widths(table, (Cm(1.2), Cm(7.8), Cm(2.5), Cm(2.2), Cm(2.3)))
 
 
 def _signature_table(document: Any, data: SummaryData) -> None:
-    parent, _, _ = office_header(data.office.name)
+    _, locality = _split_office(data.office.name)
     table = document.add_table(rows=1, cols=2)
     _no_borders(table)
+    _widths(table, (Cm(7), Cm(9)))
     left = WD_ALIGN_PARAGRAPH.LEFT
     _cell_para(table, 0, 0, "Nơi nhận:", size=12, bold=True, italic=True, align=left, first=True)
-    recipients = [f"- {parent} (để báo cáo);" if parent else "- Lãnh đạo (để báo cáo);",
+    parent = f"UBND {' '.join(locality)}" if locality else "Lãnh đạo"
+    recipients = [f"- {parent} (để báo cáo);",
                   "- Các đơn vị chưa nộp, nộp trễ hạn;", "- Lưu: VT."]
     for line in recipients:
         _cell_para(table, 0, 0, line, size=11, align=left)
