@@ -243,6 +243,21 @@ def rounds_add(obj: Context, code: str, title: str, kind: str, due: Any, before:
     )
 
 
+@rounds.command("close")
+@click.argument("code")
+@click.pass_obj
+@friendly_errors
+def rounds_close(obj: Context, code: str) -> None:
+    """Đóng đợt: thôi nhắc, thôi gửi tổng hợp hằng tuần, thư mới không còn được gán vào đợt."""
+    app = obj.app()
+    with app.sessions() as session, session.begin():
+        round_ = session.scalar(select(Round).where(Round.code == code))
+        if round_ is None:
+            raise ValueError(f"Không có đợt báo cáo mã '{code}'.")
+        round_.closed = True
+    console.print(f"Đã đóng đợt {code}.")
+
+
 @rounds.command("list")
 @click.pass_obj
 @friendly_errors
@@ -325,6 +340,39 @@ def poll(obj: Context, once: bool, no_send: bool) -> None:
         sys.exit(1)
     console.print(report.summary())
     if not no_send:
+        console.print(send_pending(app).summary())
+
+
+@cli.command()
+@click.argument("round_code")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Ghi bảng tổng hợp .xlsx (và báo cáo .docx cùng tên) ra tệp này.")
+@click.option("--send", is_flag=True, help="Gửi ngay cho người nhận tổng hợp (office.summary_to).")
+@click.pass_obj
+@friendly_errors
+def summary(obj: Context, round_code: str, out: Path | None, send: bool) -> None:
+    """Bảng tổng hợp (.xlsx) và dự thảo báo cáo tổng hợp (.docx) của một đợt."""
+    from service.outbox import send_pending
+    from service.summaries import build_report, build_workbook
+    from service.summary_data import load_summary_data
+    from service.summary_jobs import Occasion, queue_summary
+
+    app = obj.app()
+    now = app.clock()
+    if out is None and not send:
+        raise ValueError("Cần --out TỆP.xlsx hoặc --send (hoặc cả hai).")
+    if out is not None:
+        with app.sessions() as session:
+            data = load_summary_data(session, round_code, app.settings.office, now)
+        report_path = out.with_suffix(".docx")
+        out.with_suffix(".xlsx").write_bytes(build_workbook(data))
+        report_path.write_bytes(build_report(data))
+        console.print(f"Đã ghi {out.with_suffix('.xlsx')} và {report_path}.")
+    if send:
+        if not app.settings.office.summary_to:
+            raise ValueError("Chưa cấu hình office.summary_to (người nhận tổng hợp).")
+        stamp = now.strftime("%Y%m%dT%H%M%S")
+        queue_summary(app, round_code, Occasion("on-demand", f"on-demand-{stamp}"), now)
         console.print(send_pending(app).summary())
 
 

@@ -21,6 +21,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import FrameType
 from typing import Any
 
@@ -33,6 +34,8 @@ from service.bootstrap import App
 from service.calendar import TZ
 from service.outbox import send_pending
 from service.pipeline import PollerBusy, poll_once
+from service.reminders import queue_reminders
+from service.summary_jobs import queue_summaries
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,16 @@ class Service:
             log.warning("Không đọc được hộp thư: %s", exc)
         finally:
             self.poll_lock.release()
+
+    def remind(self) -> None:
+        report = queue_reminders(self.app, self.app.clock())
+        if report.queued or report.overdue_lists:
+            log.info(report.summary())
+            self.send()
+
+    def summarise(self) -> None:
+        if queue_summaries(self.app, self.app.clock()).queued:
+            self.send()
 
     def send(self) -> None:
         report = send_pending(self.app)
@@ -112,6 +125,13 @@ class Service:
         scheduler.add_job(self.poll, IntervalTrigger(seconds=schedule.poll_seconds), id="poll")
         scheduler.add_job(self.send, IntervalTrigger(seconds=schedule.outbox_seconds),
                           id="outbox")
+        # Reminders and summaries check the working day and hour themselves and are idempotent:
+        # run them hourly (and once now, to catch up after downtime) rather than trusting one
+        # daily slot that a restart at 08:01 would miss.
+        scheduler.add_job(self.remind, CronTrigger(minute=1, timezone=TZ), id="reminders",
+                          next_run_time=datetime.now(TZ))
+        scheduler.add_job(self.summarise, CronTrigger(minute=2, timezone=TZ), id="summaries",
+                          next_run_time=datetime.now(TZ))
         for job_id, func, trigger in self.extra_jobs:
             scheduler.add_job(func, trigger, id=job_id)
         scheduler.start()

@@ -12,12 +12,11 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from service.deadlines import Timeliness, format_date, format_datetime, overall_timeliness
 from service.matching import RoundInfo, UnitInfo
-from service.snapshots import load_units, round_info
-from store.models import Problem, Round, Submission
+from store.models import Problem, Round
 
 StatusCode = Literal["on_time", "late", "missing"]
 
@@ -135,31 +134,16 @@ class UnknownRound(LookupError):
     """Raised when no round has the given code."""
 
 
+def unknown_round(session: Session, code: str) -> UnknownRound:
+    known = ", ".join(session.scalars(select(Round.code).order_by(Round.id))) or "(chưa có)"
+    return UnknownRound(f"Không có đợt báo cáo mã '{code}'. Các đợt hiện có: {known}.")
+
+
 def round_status(session: Session, code: str) -> RoundStatus:
-    round_ = session.scalar(
-        select(Round).options(selectinload(Round.targets)).where(Round.code == code)
-    )
-    if round_ is None:
-        known = ", ".join(session.scalars(select(Round.code).order_by(Round.id))) or "(chưa có)"
-        raise UnknownRound(f"Không có đợt báo cáo mã '{code}'. Các đợt hiện có: {known}.")
-    submissions = session.scalars(
-        select(Submission)
-        .options(selectinload(Submission.attachments), selectinload(Submission.problems))
-        .where(Submission.round_id == round_.id)
-    )
-    facts = [
-        SubmissionFacts(
-            unit_id=s.unit_id,
-            version=s.version,
-            received_at=s.received_at,
-            on_time=s.on_time,
-            days_late=s.days_late,
-            files=tuple(a.filename for a in s.attachments),
-            problems=tuple(p.text for p in s.problems),
-        )
-        for s in submissions
-    ]
-    return build_status(round_info(round_), load_units(session, active_only=False), facts)
+    """The status table of one round, read with a few plain-column queries (no ORM objects)."""
+    from service.summary_data import load_round_status
+
+    return load_round_status(session, code)
 
 
 def open_problems(session: Session, since: date | None = None) -> list[Problem]:

@@ -23,7 +23,13 @@ from service.config import OfficeSettings
 from service.forms import load_form_spec
 from service.matching import RoundInfo, UnitInfo
 from service.snapshots import round_info
-from service.status import RoundStatus, StatusRow, SubmissionFacts, build_status, round_status
+from service.status import (
+    RoundStatus,
+    StatusRow,
+    SubmissionFacts,
+    build_status,
+    unknown_round,
+)
 from store.models import (
     UNIT_KIND_LABELS,
     Attachment,
@@ -129,8 +135,7 @@ def _load_facts(session: Session, code: str) -> _RoundFacts:
         select(Round).options(selectinload(Round.targets)).where(Round.code == code)
     )
     if round_ is None:
-        round_status(session, code)  # raises UnknownRound with the list of known codes
-        raise AssertionError("unreachable")
+        raise unknown_round(session, code)
     info = round_info(round_)
     units = [
         UnitInfo(id=uid, code=ucode, name=name, short_name=short, kind=kind, addresses=())
