@@ -28,10 +28,13 @@ from service.embedded_smtp import CapturingSmtpServer
 from service.forms import load_form_spec
 from service.outbox import send_pending
 from service.pipeline import poll_once
+from service.reminders import queue_reminders
 from service.rounds import RoundSpec, add_round
 from service.samples import DOCX_TYPE, SampleFile, sample_form, sample_report, unit_email
 from service.seed import DISTRICT_UNITS, SeedUnit
 from service.status import round_status
+from service.summaries import build_report, build_workbook, summary_filenames
+from service.summary_data import load_summary_data
 from service.units import import_units, parse_unit_row
 from store.models import FormValue, Round, Submission
 
@@ -183,6 +186,17 @@ def show_status(app: App, code: str, out: Path) -> None:
     console.print(table)
 
 
+def write_summary(app: App, code: str, out: Path, now: datetime) -> list[Path]:
+    """The workbook and draft report Nội vụ would get, written next to the other results."""
+    with app.sessions() as session:
+        data = load_summary_data(session, code, app.settings.office, now)
+    xlsx_name, docx_name = summary_filenames(data)
+    paths = [out / xlsx_name, out / docx_name]
+    paths[0].write_bytes(build_workbook(data))
+    paths[1].write_bytes(build_report(data))
+    return paths
+
+
 def show_figures(app: App, code: str) -> None:
     """Totals of the data form across units: what Nội vụ used to retype into Excel."""
     spec = load_form_spec("dan-chu-co-so")
@@ -245,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         for code in (PLAN, HALF_YEAR):
             show_status(app, code, out)
         show_figures(app, HALF_YEAR)
+        reminders = queue_reminders(app, now)
+        console.print(reminders.summary())
+        summary_files = write_summary(app, HALF_YEAR, out, now)
+        console.print(send_pending(app).summary())
         smtp.wait_for(report.acknowledgements, timeout=10)
         show_mail(smtp, out)
         again = poll_once(app)
@@ -255,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"Tình hình nộp (JSON): {out / f'status-{PLAN}.json'}, "
                   f"{out / f'status-{HALF_YEAR}.json'}")
     console.print(f"Thư đã gửi đi (.eml): {out / 'outbox'}")
+    for path in summary_files:
+        console.print(f"Tổng hợp cho Nội vụ: {path}")
     return 0
 
 
