@@ -16,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -334,7 +335,17 @@ def poll(obj: Context, once: bool, no_send: bool) -> None:
 
     app = obj.app()
     try:
-        report = poll_once(app)
+        if console.is_terminal:  # a first sync of thousands of messages shows its progress
+            with Progress(TextColumn("Đang đọc thư"), BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn(), console=console, transient=True) as bar:
+                task = bar.add_task("poll", total=None)
+
+                def advance(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                report = poll_once(app, advance)
+        else:
+            report = poll_once(app)
     except PollerBusy as exc:
         err_console.print(str(exc))
         sys.exit(1)
@@ -362,11 +373,12 @@ def summary(obj: Context, round_code: str, out: Path | None, send: bool) -> None
     if out is None and not send:
         raise ValueError("Cần --out TỆP.xlsx hoặc --send (hoặc cả hai).")
     if out is not None:
-        with app.sessions() as session:
-            data = load_summary_data(session, round_code, app.settings.office, now)
-        report_path = out.with_suffix(".docx")
-        out.with_suffix(".xlsx").write_bytes(build_workbook(data))
-        report_path.write_bytes(build_report(data))
+        with console.status("Đang tạo bảng tổng hợp và báo cáo…"):
+            with app.sessions() as session:
+                data = load_summary_data(session, round_code, app.settings.office, now)
+            report_path = out.with_suffix(".docx")
+            out.with_suffix(".xlsx").write_bytes(build_workbook(data))
+            report_path.write_bytes(build_report(data))
         console.print(f"Đã ghi {out.with_suffix('.xlsx')} và {report_path}.")
     if send:
         if not app.settings.office.summary_to:

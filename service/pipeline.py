@@ -17,7 +17,7 @@ import os
 import socket
 import traceback
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -107,7 +107,10 @@ def poller_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def poll_once(app: App) -> PollReport:
+Progress = Callable[[int, int], None]  # (done, total): for a first sync of a large mailbox
+
+
+def poll_once(app: App, progress: Progress | None = None) -> PollReport:
     """Process every message not yet recorded; safe to run again at any time."""
     mailbox = app.settings.imap.mailbox
     holder = poller_id()
@@ -119,13 +122,16 @@ def poll_once(app: App) -> PollReport:
             )
     try:
         with app.inbox_factory() as inbox:
-            return _poll(app, inbox, mailbox, holder, name)
+            return _poll(app, inbox, mailbox, holder, name, progress)
     finally:
         with app.sessions() as session, session.begin():
             lease.release(session, name, holder)
 
 
-def _poll(app: App, inbox: Inbox, mailbox: str, holder: str, lease_name: str) -> PollReport:
+def _poll(
+    app: App, inbox: Inbox, mailbox: str, holder: str, lease_name: str,
+    progress: Progress | None = None,
+) -> PollReport:
     status = inbox.status()
     report = PollReport(mailbox=mailbox, uidvalidity=status.uidvalidity)
     with app.sessions() as session:
@@ -146,6 +152,8 @@ def _poll(app: App, inbox: Inbox, mailbox: str, holder: str, lease_name: str) ->
         snapshot = Snapshot(load_units(session), load_rounds(session))
     for count, fetched in enumerate(inbox.fetch(uids), start=1):
         report.fetched += 1
+        if progress is not None:
+            progress(count, len(uids))
         outcome = process_message(app, mailbox, status.uidvalidity, fetched, snapshot)
         if outcome is None:
             report.duplicates += 1

@@ -76,8 +76,10 @@ def test_move_post_action_happens_after_commit_and_nothing_is_seen_twice(
 ) -> None:
     app = prepared(tmp_path, db_url, pymap_server, smtp_server, post_action="move:Đã xử lý")
     deliver(pymap_server, 3)
-    report = poll_once(app)
+    seen: list[tuple[int, int]] = []
+    report = poll_once(app, lambda done, total: seen.append((done, total)))
     assert report.outcomes == {"accepted": 3}
+    assert seen == [(1, 3), (2, 3), (3, 3)]  # what the progress bar of a first sync shows
     settings = pymap_server.settings()
     client = IMAPClient(settings.host, port=settings.port, ssl=False)
     try:
