@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from parsers.safety import Limits, SafeZip, parse_xml, safe_iterparse
+from parsers.extract import word_events
+from parsers.safety import Limits, SafeZip, parse_xml
 from parsers.vntext import fold, nfc
 
 __all__ = [
@@ -244,70 +245,58 @@ class _Reader:
         cells: list[tuple[int, int]] = []  # open cells: (table id, grid column)
         tables: list[tuple[int, int, list[int]]] = []  # open tables: id, first line, column
         boxes: list[int] = []  # open text boxes
-        skip = 0
-        reader = self.z.open_xml(part)
-        try:
-            events = safe_iterparse(reader, self.z.filename, part, _TAGS, ("start", "end"))
-            for event, el in events:
-                if el.tag == _MC_FALLBACK:
-                    skip += 1 if event == "start" else -1
-                    continue
-                if skip:
-                    continue
-                name = _local(el.tag)
-                if event == "start":
-                    if name == "p":
-                        paras.append([])
-                    elif name == "tbl":
-                        tables.append((self._new_id(), len(self.lines), [0]))
-                    elif name == "tr" and tables:
-                        tables[-1][2][0] = 0
-                    elif name == "tc" and tables:
-                        cells.append((tables[-1][0], tables[-1][2][0]))
-                    elif name == "txbxContent":
-                        boxes.append(self._new_id())
-                    continue
-                if name == "t":
-                    if paras:
-                        run = el.getparent()
-                        rpr = _child(run, "rPr") if run is not None else None
-                        bold = rpr is not None and _on(_child(rpr, "b"))
-                        paras[-1].append((el.text or "", bold))
-                elif name in ("tab", "br", "cr", "noBreakHyphen"):
-                    parent = el.getparent()
-                    if paras and parent is not None and _local(parent.tag) == "r":
-                        text = {"tab": "\t", "noBreakHyphen": "-"}.get(name, "\n")
-                        paras[-1].append((text, True))
-                elif name == "p":
-                    pieces = paras.pop() if paras else []
-                    region: tuple[Any, ...]
-                    if boxes:
-                        region = (part, "box", boxes[-1])
-                    elif cells:
-                        region = (part, "cell", *cells[-1])
-                    else:
-                        region = (part, "body")
-                    self._paragraph(el, pieces, region, tuple(cells))
-                    _forget(el)
-                elif name == "tc":
-                    if cells:
-                        cells.pop()
-                    if tables:
-                        tcpr = _child(el, "tcPr")
-                        span = _child(tcpr, "gridSpan") if tcpr is not None else None
-                        width = _attr(span, "val") if span is not None else None
-                        step = int(width) if width and width.isdigit() else 1
-                        tables[-1][2][0] += min(max(step, 1), 64)
-                elif name == "tr":
-                    _forget(el)
+        for event, name, el in word_events(self.z, part, _TAGS):
+            if event == "start":
+                if name == "p":
+                    paras.append([])
                 elif name == "tbl":
-                    if tables:
-                        self._column_major(*tables.pop()[:2])
-                    _forget(el)
-                elif name == "txbxContent" and boxes:
-                    boxes.pop()
-        finally:
-            self.z.spend(reader)
+                    tables.append((self._new_id(), len(self.lines), [0]))
+                elif name == "tr" and tables:
+                    tables[-1][2][0] = 0
+                elif name == "tc" and tables:
+                    cells.append((tables[-1][0], tables[-1][2][0]))
+                elif name == "txbxContent":
+                    boxes.append(self._new_id())
+                continue
+            if name == "t":
+                if paras:
+                    run = el.getparent()
+                    rpr = _child(run, "rPr") if run is not None else None
+                    bold = rpr is not None and _on(_child(rpr, "b"))
+                    paras[-1].append((el.text or "", bold))
+            elif name in ("tab", "br", "cr", "noBreakHyphen"):
+                parent = el.getparent()
+                if paras and parent is not None and _local(parent.tag) == "r":
+                    text = {"tab": "\t", "noBreakHyphen": "-"}.get(name, "\n")
+                    paras[-1].append((text, True))
+            elif name == "p":
+                pieces = paras.pop() if paras else []
+                region: tuple[Any, ...]
+                if boxes:
+                    region = (part, "box", boxes[-1])
+                elif cells:
+                    region = (part, "cell", *cells[-1])
+                else:
+                    region = (part, "body")
+                self._paragraph(el, pieces, region, tuple(cells))
+                _forget(el)
+            elif name == "tc":
+                if cells:
+                    cells.pop()
+                if tables:
+                    tcpr = _child(el, "tcPr")
+                    span = _child(tcpr, "gridSpan") if tcpr is not None else None
+                    width = _attr(span, "val") if span is not None else None
+                    step = int(width) if width and width.isdigit() else 1
+                    tables[-1][2][0] += min(max(step, 1), 64)
+            elif name == "tr":
+                _forget(el)
+            elif name == "tbl":
+                if tables:
+                    self._column_major(*tables.pop()[:2])
+                _forget(el)
+            elif name == "txbxContent" and boxes:
+                boxes.pop()
 
     def _column_major(self, table: int, first: int) -> None:
         def column(line: _Line) -> int:

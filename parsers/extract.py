@@ -136,6 +136,25 @@ _DOCX_TAGS = (
 )
 
 
+def word_events(z: SafeZip, part: str, tags: tuple[str, ...]) -> Iterator[tuple[str, str, Any]]:
+    """(event, local tag name, element) of a Word XML part, safely parsed, without the content
+    of mc:Fallback (it repeats the mc:Choice before it, e.g. a text box in two renderings).
+
+    `tags` must include the mc:Fallback tag. The part counts against the zip's read budget.
+    """
+    skip = 0
+    reader = z.open_xml(part)
+    try:
+        for event, el in safe_iterparse(reader, z.filename, part, tags, ("start", "end")):
+            if el.tag == _MC_FALLBACK:
+                skip += 1 if event == "start" else -1
+                continue
+            if not skip:
+                yield event, _local(el.tag), el
+    finally:
+        z.spend(reader)
+
+
 def _run_font(el: Any) -> str | None:
     """The font a run's w:rFonts names (ascii, else hAnsi), in any namespace spelling."""
     for key, value in el.attrib.items():
@@ -156,75 +175,64 @@ def _docx_part(z: SafeZip, part: str, sink: _Sink) -> None:
     fonts: list[str | None] = []  # open runs' fonts
     tables: list[list[list[str]]] = []  # open tables: rows of cell texts
     cells: list[list[str]] = []  # open cells: their paragraph texts
-    skip = 0  # inside mc:Fallback, which repeats the text of the mc:Choice before it
-    reader = z.open_xml(part)
-    try:
-        for event, el in safe_iterparse(reader, z.filename, part, _DOCX_TAGS, ("start", "end")):
-            if el.tag == _MC_FALLBACK:
-                skip += 1 if event == "start" else -1
-                continue
-            if skip:
-                continue
-            name = _local(el.tag)
-            if event == "start":
-                if name == "p":
-                    paras.append([])
-                elif name == "r":
-                    fonts.append(None)
-                elif name == "tbl":
-                    tables.append([])
-                elif name == "tr" and tables:
-                    tables[-1].append([])
-                elif name == "tc":
-                    cells.append([])
-                continue
-            font = fonts[-1] if fonts else None
-            if name == "t":
-                if paras:
-                    paras[-1].append((el.text or "", font))
+    for event, name, el in word_events(z, part, _DOCX_TAGS):
+        if event == "start":
+            if name == "p":
+                paras.append([])
             elif name == "r":
-                if fonts:
-                    fonts.pop()
-            elif name == "rFonts":
-                rpr = el.getparent()
-                if fonts and rpr is not None and _local(rpr.getparent().tag) == "r":
-                    fonts[-1] = _run_font(el)
-            elif name in ("tab", "br", "cr"):
-                # w:tab is also a tab-stop definition in w:tabs; only a run's tab is text.
-                if paras and _local(el.getparent().tag) == "r":
-                    paras[-1].append((" " if cells else ("\t" if name == "tab" else "\n"), None))
-            elif name == "noBreakHyphen":
-                if paras:
-                    paras[-1].append(("-", None))
-            elif name == "softHyphen":
-                # TCVN3 stores "ư" as byte 0xAD (soft hyphen); LibreOffice writes it this way.
-                if paras and encoding_of_font(font) is not None:
-                    paras[-1].append(("\u00ad", font))
-            elif name == "p":
-                text = repair_runs(paras.pop()) if paras else ""
-                if cells:
-                    if text.strip():
-                        cells[-1].append(" ".join(text.translate(_TSV_UNSAFE).split()))
-                else:
-                    for line in text.split("\n"):
-                        sink.add(line)
-                _forget(el)
-            elif name == "tc":
-                text = " ".join(cells.pop()) if cells else ""
-                if tables and tables[-1]:
-                    tables[-1][-1].append(text)
-            elif name == "tr":
-                _forget(el)
+                fonts.append(None)
             elif name == "tbl":
-                rows = [row for row in (tables.pop() if tables else []) if any(row)]
-                if cells:
-                    cells[-1].append(" ".join(" ".join(c for c in row if c) for row in rows))
-                else:
-                    for row in rows:
-                        sink.add("\t".join(row))
-                _forget(el)
-    finally:
-        z.spend(reader)
+                tables.append([])
+            elif name == "tr" and tables:
+                tables[-1].append([])
+            elif name == "tc":
+                cells.append([])
+            continue
+        font = fonts[-1] if fonts else None
+        if name == "t":
+            if paras:
+                paras[-1].append((el.text or "", font))
+        elif name == "r":
+            if fonts:
+                fonts.pop()
+        elif name == "rFonts":
+            rpr = el.getparent()
+            if fonts and rpr is not None and _local(rpr.getparent().tag) == "r":
+                fonts[-1] = _run_font(el)
+        elif name in ("tab", "br", "cr"):
+            # w:tab is also a tab-stop definition in w:tabs; only a run's tab is text.
+            if paras and _local(el.getparent().tag) == "r":
+                paras[-1].append((" " if cells else ("\t" if name == "tab" else "\n"), None))
+        elif name == "noBreakHyphen":
+            if paras:
+                paras[-1].append(("-", None))
+        elif name == "softHyphen":
+            # TCVN3 stores "ư" as byte 0xAD (soft hyphen); LibreOffice writes it this way.
+            if paras and encoding_of_font(font) is not None:
+                paras[-1].append(("\u00ad", font))
+        elif name == "p":
+            text = repair_runs(paras.pop()) if paras else ""
+            if cells:
+                if text.strip():
+                    cells[-1].append(" ".join(text.translate(_TSV_UNSAFE).split()))
+            else:
+                for line in text.split("\n"):
+                    sink.add(line)
+            _forget(el)
+        elif name == "tc":
+            text = " ".join(cells.pop()) if cells else ""
+            if tables and tables[-1]:
+                tables[-1][-1].append(text)
+        elif name == "tr":
+            _forget(el)
+        elif name == "tbl":
+            rows = [row for row in (tables.pop() if tables else []) if any(row)]
+            if cells:
+                cells[-1].append(" ".join(" ".join(c for c in row if c) for row in rows))
+            else:
+                for row in rows:
+                    sink.add("\t".join(row))
+            _forget(el)
 
 
 def _forget(el: Any) -> None:

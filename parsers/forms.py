@@ -60,12 +60,12 @@ from parsers.extract import (  # the package-structure readers, shared with the 
     _W_NS,
     _column,
     _forget,
-    _local,
     _main_part,
     _relationships,
     _rich_text,
     _shared_strings,
     _tags,
+    word_events,
 )
 from parsers.numbers import NumberResult, Status, format_number, parse_number
 from parsers.safety import Limits, SafeZip, UnsafeFileError, parse_xml, safe_iterparse
@@ -520,52 +520,42 @@ def _docx_tables(z: SafeZip) -> list[_Table]:
     open_tables: list[tuple[int, _Table, list[int]]] = []  # (number, table, [row no, next col])
     rows: list[list[_Cell]] = []
     cells: list[tuple[list[str], list[int]]] = []  # text parts, [span]
-    count, skip = 0, 0
-    reader = z.open_xml(main)
-    try:
-        for event, el in safe_iterparse(reader, z.filename, main, _DOCX_TAGS, ("start", "end")):
-            if el.tag == _MC_FALLBACK:
-                skip += 1 if event == "start" else -1
-                continue
-            if skip:
-                continue
-            name = _local(el.tag)
-            if event == "start":
-                if name == "tbl":
-                    count += 1
-                    open_tables.append((count, _Table(None, count), [0, 1]))
-                elif name == "tr" and open_tables:
-                    state = open_tables[-1][2]
-                    state[0], state[1] = state[0] + 1, 1
-                    rows.append([])
-                elif name == "tc" and open_tables:
-                    cells.append(([], [1]))
-                continue
-            if name == "t" and cells:
-                cells[-1][0].append(el.text or "")
-            elif name in ("tab", "br", "p") and cells:
-                cells[-1][0].append(" ")
-            elif name == "gridSpan" and cells:
-                val = el.get(f"{{{_W_NS[0]}}}val") or el.get(f"{{{_W_NS[1]}}}val") or "1"
-                cells[-1][1][0] = max(1, min(int(val) if val.isdigit() else 1, _MAX_SPAN))
-            elif name == "tc" and cells and open_tables and rows:
-                parts, span = cells.pop()
-                _number, table, state = open_tables[-1]
-                text = " ".join(nfc("".join(parts)).split())
-                if text:
-                    rows[-1].append(table.cell(state[0], state[1], text))
-                state[1] += span[0]
-            elif name == "tr" and open_tables and rows:
-                row = rows.pop()
-                if row:
-                    open_tables[-1][1].rows.append((open_tables[-1][2][0], row))
-                _forget(el)
-            elif name == "tbl" and open_tables:
-                number, table, _state = open_tables.pop()
-                done.append((number, table))
-                _forget(el)
-    finally:
-        z.spend(reader)
+    count = 0
+    for event, name, el in word_events(z, main, _DOCX_TAGS):
+        if event == "start":
+            if name == "tbl":
+                count += 1
+                open_tables.append((count, _Table(None, count), [0, 1]))
+            elif name == "tr" and open_tables:
+                state = open_tables[-1][2]
+                state[0], state[1] = state[0] + 1, 1
+                rows.append([])
+            elif name == "tc" and open_tables:
+                cells.append(([], [1]))
+            continue
+        if name == "t" and cells:
+            cells[-1][0].append(el.text or "")
+        elif name in ("tab", "br", "p") and cells:
+            cells[-1][0].append(" ")
+        elif name == "gridSpan" and cells:
+            val = el.get(f"{{{_W_NS[0]}}}val") or el.get(f"{{{_W_NS[1]}}}val") or "1"
+            cells[-1][1][0] = max(1, min(int(val) if val.isdigit() else 1, _MAX_SPAN))
+        elif name == "tc" and cells and open_tables and rows:
+            parts, span = cells.pop()
+            _number, table, state = open_tables[-1]
+            text = " ".join(nfc("".join(parts)).split())
+            if text:
+                rows[-1].append(table.cell(state[0], state[1], text))
+            state[1] += span[0]
+        elif name == "tr" and open_tables and rows:
+            row = rows.pop()
+            if row:
+                open_tables[-1][1].rows.append((open_tables[-1][2][0], row))
+            _forget(el)
+        elif name == "tbl" and open_tables:
+            number, table, _state = open_tables.pop()
+            done.append((number, table))
+            _forget(el)
     return [table for _n, table in sorted(done, key=lambda pair: pair[0])]
 
 
