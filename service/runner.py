@@ -150,10 +150,6 @@ class Service:
         log.info("baocao đã dừng.")
 
 
-def daily_at(hour: int, days: str = "mon-sun") -> CronTrigger:
-    return CronTrigger(day_of_week=days, hour=hour, minute=0, timezone=TZ)
-
-
 def run_service(app: App, extra_jobs: list[tuple[str, Callable[[], Any], Any]] | None = None
                 ) -> None:
     """Run until SIGTERM or SIGINT."""

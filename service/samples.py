@@ -21,8 +21,6 @@ import openpyxl
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
-from service.deadlines import format_date
-
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -92,17 +90,6 @@ def scanned_pdf(pages: int = 1) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
-
-
-DEFAULT_FIGURES: tuple[tuple[str, str], ...] = (
-    ("DC01", "Số nội dung công khai"),
-    ("DC02", "Số nội dung nhân dân bàn và quyết định"),
-    ("DC03", "Số nội dung nhân dân tham gia ý kiến"),
-    ("DC04", "Số hội nghị cán bộ, công chức, viên chức, người lao động"),
-    ("DC05", "Số lượt tiếp công dân"),
-    ("DC06", "Số đơn thư khiếu nại, tố cáo tiếp nhận"),
-    ("DC07", "Số đơn thư đã giải quyết"),
-)
 
 
 def sample_report(unit_name: str, round_title: str, day: datetime, seed: int) -> SampleFile:
@@ -235,7 +222,3 @@ def _handmade_email(
         ]
     lines.append(f"--{boundary}--")
     return "\r\n".join(lines).encode("utf-8")
-
-
-def deadline_phrase(last_day: datetime) -> str:
-    return f"hạn cuối {format_date(last_day.date())}"

@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.deadlines import Timeliness, format_date, format_datetime, overall_timeliness
+from service.deadlines import Timeliness, format_datetime, overall_timeliness
 from service.matching import RoundInfo, UnitInfo
-from store.models import Problem, Round
+from store.models import Round
 
 StatusCode = Literal["on_time", "late", "missing"]
 
@@ -146,18 +146,9 @@ def round_status(session: Session, code: str) -> RoundStatus:
     return load_round_status(session, code)
 
 
-def open_problems(session: Session, since: date | None = None) -> list[Problem]:
-    query = select(Problem).where(Problem.resolved.is_(False)).order_by(Problem.id)
-    return list(session.scalars(query))
-
-
 def describe_row(row: StatusRow) -> tuple[str, str]:
     """(received, files) columns as a clerk reads them."""
     received = format_datetime(row.received_at) if row.received_at else ""
     if row.versions > 1 and row.last_received_at:
         received += f" (gửi {row.versions} lần, lần cuối {format_datetime(row.last_received_at)})"
     return received, ", ".join(row.files)
-
-
-def last_day_text(round_: RoundInfo) -> str:
-    return format_date(round_.last_day)
