@@ -41,7 +41,6 @@ from service.summary_data import (
     ProblemEntry,
     SummaryData,
     UnitSummary,
-    load_round_status,
     load_summary_data,
 )
 from store.db import make_engine, session_factory, upgrade
@@ -273,17 +272,9 @@ def main(argv: list[str] | None = None) -> None:
             with sessions() as session:
                 return load_summary_data(session, "BC6T-2025", OFFICE, NOW)
 
-        def fast_status_once() -> Any:
-            with sessions() as session:
-                return load_round_status(session, "BC6T-2025")
-
         queries = 0
         t_status, status = timed(status_once, repeat)
         status_queries = queries // repeat
-        queries = 0
-        t_fast, fast = timed(fast_status_once, repeat)
-        fast_queries = queries // repeat
-        assert fast == status, "load_round_status differs from round_status"
         queries = 0
         t_load, loaded = timed(load_once, repeat)
         load_queries = queries // repeat
@@ -292,8 +283,6 @@ def main(argv: list[str] | None = None) -> None:
         counts = status.counts()
         lines += [
             ("2. round_status (SQLite)", t_status, f"{status_queries} queries; goal < 100 ms"),
-            ("2. load_round_status (SQLite)", t_fast,
-             f"{fast_queries} queries, same result; goal < 100 ms"),
             ("2. load_summary_data (SQLite)", t_load,
              f"{load_queries} queries (status included)"),
             ("2. build_workbook (loaded)", t_xlsx2, f"{len(xlsx2) // 1024} KB"),

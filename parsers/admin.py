@@ -18,7 +18,7 @@ from __future__ import annotations
 import calendar
 import posixpath
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -826,10 +826,3 @@ def read_admin_metadata(data: bytes, limits: Limits = Limits()) -> AdminMeta:  #
         return _recognise(_read_lines(data, limits))
     except Exception:  # the contract is "never raises"; the caller already reports bad files
         return AdminMeta()
-
-
-def _debug_lines(data: bytes) -> Iterator[str]:
-    """The flattened lines, for looking at a puzzling file from a REPL."""
-    for line in _read_lines(data, Limits()):
-        flags = ("B" if line.bold else "-") + ("C" if line.centred else "-")
-        yield f"{flags} {line.region[1:]!s:<16} {line.text}"

@@ -140,7 +140,11 @@ def unknown_round(session: Session, code: str) -> UnknownRound:
 
 
 def round_status(session: Session, code: str) -> RoundStatus:
-    """The status table of one round, read with a few plain-column queries (no ORM objects)."""
+    """The status table of one round, read with a few plain-column queries (no ORM objects).
+
+    The loader lives with the summary's (they share the queries); imported here late because
+    service.summary_data itself builds on this module.
+    """
     from service.summary_data import load_round_status
 
     return load_round_status(session, code)

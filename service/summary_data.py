@@ -198,11 +198,9 @@ def _status(facts: _RoundFacts) -> RoundStatus:
 
 
 def load_round_status(session: Session, code: str) -> RoundStatus:
-    """The same `RoundStatus` as `service.status.round_status`, from 6 column queries.
-
-    Equal to it by test (tests/test_summaries.py); ~10x faster for 3,000 units, because it
-    builds no ORM objects. A candidate body for `round_status` itself.
-    """
+    """A round's status from 6 column queries: no ORM objects, so ~4x faster for 3,000 units
+    than loading submissions as objects (tests/test_summaries.py checks they agree).
+    `service.status.round_status` is this function."""
     return _status(_load_facts(session, code))
 
 
