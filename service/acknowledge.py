@@ -50,6 +50,8 @@ def acknowledgement_context(
     file_items = []
     file_problem_indexes = {p.file_index for p in decision.problems if p.file_index is not None}
     for index, f in enumerate(files):
+        if not decision.holds(index):
+            continue  # a file of another round of the same mail (a bundle)
         problems = [p.text for p in decision.problems if p.file_index == index]
         notes = list(f.parsed.notes)
         readable = f.parsed.readable and index not in file_problem_indexes

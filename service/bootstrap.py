@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailer.dkimcheck import DnsLookup
 from mailer.inbox import ImapSettings, Inbox
 from mailer.smtp import SmtpSender, SmtpSettings
 from parsers.others import find_soffice
@@ -40,6 +41,8 @@ class App:
     inbox_factory: Callable[[], AbstractContextManager[Inbox]]
     smtp_factory: Callable[[], AbstractContextManager[SmtpSender]]
     soffice: str | None = None  # LibreOffice, to read old .doc files; None: keep them unread
+    # DNS TXT lookup for DKIM keys (trust.dkim = "verify"); None: the system resolver.
+    dns_lookup: DnsLookup | None = None
 
     def with_servers(self, imap: ImapSettings, smtp: SmtpSettings) -> App:
         """Same app pointed at other servers (tests, demo)."""

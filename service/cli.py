@@ -462,6 +462,140 @@ def outbox_list(obj: Context, status: str | None) -> None:
     console.print(table)
 
 
+# --- quarantine -------------------------------------------------------------------------------
+
+
+@cli.group()
+def quarantine() -> None:
+    """Thư chờ xem xét: xem, gán cho đơn vị, hoặc từ chối."""
+
+
+@quarantine.command("list")
+@click.option("--all", "include_reviewed", is_flag=True, help="Cả thư đã gán hoặc đã từ chối.")
+@click.pass_obj
+@friendly_errors
+def quarantine_list(obj: Context, include_reviewed: bool) -> None:
+    """Liệt kê thư đang chờ xem xét (cũ nhất trước)."""
+    from service.deadlines import format_datetime
+    from service.quarantine import REVIEW_LABELS, list_held
+
+    app = obj.app()
+    with app.sessions() as session:
+        items = list_held(session, include_reviewed=include_reviewed)
+    if not items:
+        console.print("Không có thư nào đang chờ xem xét.")
+        return
+    table = Table(title=f"Thư chờ xem xét ({len(items)})")
+    for header in ("Số", "Nhận lúc", "Người gửi", "Tiêu đề", "Lý do giữ", "Có thể là"):
+        table.add_column(header)
+    if include_reviewed:
+        table.add_column("Đã xem xét")
+    for item in items:
+        row = [str(item.id), format_datetime(item.received_at), item.sender, item.subject,
+               item.hold, item.candidate or ""]
+        if include_reviewed:
+            row.append(REVIEW_LABELS.get(item.review or "", ""))
+        table.add_row(*row)
+    console.print(table)
+    console.print("Xem chi tiết: baocao quarantine show SỐ", highlight=False)
+
+
+@quarantine.command("show")
+@click.argument("message_id", type=int)
+@click.pass_obj
+@friendly_errors
+def quarantine_show(obj: Context, message_id: int) -> None:
+    """Chi tiết một thư: người gửi, lý do giữ, tệp, cơ quan ban hành ghi trên văn bản."""
+    from rich.markup import escape
+
+    from service.deadlines import format_datetime
+    from service.quarantine import HOLD_LABELS, REVIEW_LABELS, get_message
+
+    app = obj.app()
+    with app.sessions() as session:
+        m = get_message(session, message_id)
+        lines = [
+            f"Thư số {m.id}",
+            f"Người gửi: {m.sender or '(không rõ)'}",
+            *([f"Người gửi gốc (thư chuyển tiếp): {m.original_sender}"]
+              if m.original_sender else []),
+            f"Tiêu đề: {m.subject}",
+            f"Máy chủ nhận lúc: {format_datetime(m.received_at)}",
+            f"Kết quả: {m.outcome}"
+            + (f" — {HOLD_LABELS.get(m.hold_code or '', m.hold_code)}" if m.hold_code else ""),
+            f"Lý do: {m.reason or ''}",
+        ]
+        if m.candidate_unit is not None:
+            lines.append(f"Có thể là: {m.candidate_unit.name} (mã {m.candidate_unit.code})")
+        if m.review:
+            lines.append(f"Đã xem xét: {REVIEW_LABELS.get(m.review, m.review)} lúc "
+                         f"{format_datetime(m.reviewed_at) if m.reviewed_at else ''}"
+                         f" — {m.review_note or ''}")
+        lines.append(f"Thư gốc: {app.archive.path(m.sha256)}")
+        lines.append(f"Tệp đính kèm ({len(m.attachments)}):")
+        for a in m.attachments:
+            doc = ", ".join(filter(None, (
+                f"cơ quan ban hành: {a.issuer}" if a.issuer else None,
+                f"số {a.doc_number}/{a.doc_symbol}" if a.doc_number else None,
+                "đọc được" if a.readable else "chưa đọc được",
+            )))
+            lines.append(f"  - {a.filename} ({a.kind}; {doc})")
+        extra = [p.text for p in m.problems if p.code != "quarantined"]
+        if extra:
+            lines.append("Vấn đề:")
+            lines += [f"  - {t}" for t in extra]
+        if m.outcome == "quarantined" and not m.review:
+            code = m.candidate_unit.code if m.candidate_unit is not None else "MÃ_ĐƠN_VỊ"
+            lines.append(f"Gán: baocao quarantine assign {m.id} {code} [--round MÃ_ĐỢT] "
+                         f"[--remember-address]")
+            lines.append(f"Từ chối: baocao quarantine reject {m.id} --reason \"...\"")
+    for line in lines:
+        console.print(escape(line), highlight=False, soft_wrap=True)
+
+
+@quarantine.command("assign")
+@click.argument("message_id", type=int)
+@click.argument("unit_code")
+@click.option("--round", "round_code", help="Mã đợt báo cáo (khi thư không cho biết đợt nào).")
+@click.option("--remember-address", is_flag=True,
+              help="Thêm địa chỉ gửi vào danh sách địa chỉ của đơn vị.")
+@click.option("--no-send", is_flag=True, help="Không gửi thư xác nhận ngay.")
+@click.pass_obj
+@friendly_errors
+def quarantine_assign(obj: Context, message_id: int, unit_code: str, round_code: str | None,
+                      remember_address: bool, no_send: bool) -> None:
+    """Ghi nhận thư là bài nộp của đơn vị, theo thời điểm máy chủ nhận thư ban đầu."""
+    from service.quarantine import assign
+
+    app = obj.app()
+    result = assign(app, message_id, unit_code, round_code=round_code,
+                    remember_address=remember_address)
+    for code, on_time in zip(result.rounds, result.on_time, strict=True):
+        state = "đúng hạn" if on_time else "trễ hạn"
+        console.print(f"Đã ghi nhận thư số {message_id} cho {result.unit}, đợt {code}: {state}.",
+                      highlight=False)
+    if result.address_added:
+        console.print(f"Đã thêm địa chỉ {result.address_added} cho {result.unit}.",
+                      highlight=False)
+    if result.mails_queued and not no_send:
+        from service.outbox import send_pending
+
+        console.print(send_pending(app).summary(), highlight=False)
+
+
+@quarantine.command("reject")
+@click.argument("message_id", type=int)
+@click.option("--reason", required=True, help="Lý do từ chối (được lưu lại).")
+@click.pass_obj
+@friendly_errors
+def quarantine_reject(obj: Context, message_id: int, reason: str) -> None:
+    """Từ chối thư: không ghi nhận, vẫn lưu thư gốc và lý do."""
+    from service.quarantine import reject
+
+    reject(obj.app(), message_id, reason)
+    console.print(f"Đã từ chối thư số {message_id}: {reason.strip()}", highlight=False)
+
+
 # --- status -----------------------------------------------------------------------------------
 
 

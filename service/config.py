@@ -66,6 +66,20 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class TrustSettings:
+    """What baocao believes about senders (README: "Mô hình an ninh")."""
+
+    # authserv-id(s) of the office's own receiving server: only its Authentication-Results count.
+    authserv_ids: tuple[str, ...] = ()
+    dkim: str = "off"  # "verify": check DKIM signatures of registered senders directly (DNS)
+    identify_by_document: bool = True  # unknown address: identify by the letterhead
+    match_min_score: int = 90  # 0–100, fuzzy match of the issuing body to a unit's names
+    match_min_margin: int = 8  # lead over the next unit a fuzzy match needs
+    date_skew_hours: int = 24  # a Date header further than this from server time is noted
+    staff_addresses: tuple[str, ...] = ()  # Nội vụ staff: their forwards are trusted
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything read from baocao.toml, with paths already made absolute."""
 
@@ -80,6 +94,7 @@ class Settings:
     intake: IntakeSettings
     message_id_domain: str
     schedule: ScheduleSettings = ScheduleSettings()
+    trust: TrustSettings = TrustSettings()
 
 
 class _Reader:
@@ -286,6 +301,22 @@ def parse_settings(
                       ("summary_hour", schedule.summary_hour)):
         if hour > 23:
             r.errors.append(f"Khóa 'schedule.{key}' = {hour} không hợp lệ: cần giờ từ 0 đến 23.")
+    trust = TrustSettings(
+        authserv_ids=r.str_list("trust.authserv_id"),
+        dkim=r.choice("trust.dkim", ("off", "verify"), "off"),
+        identify_by_document=r.choice("trust.identify_by_document", ("on", "off"), "on") == "on",
+        match_min_score=r.integer("trust.match_min_score", 90, 50),
+        match_min_margin=r.integer("trust.match_min_margin", 8, 0),
+        date_skew_hours=r.integer("trust.date_skew_hours", 24, 1),
+        staff_addresses=tuple(
+            a.lower() for a in (r.str_list("trust.staff_addresses") or office.summary_to)
+        ),
+    )
+    if trust.match_min_score > 100:
+        r.errors.append(
+            f"Khóa 'trust.match_min_score' = {trust.match_min_score} không hợp lệ: "
+            f"cần số từ 50 đến 100."
+        )
     from_domain = smtp.from_address.rpartition("@")[2] or "baocao.invalid"
     settings = Settings(
         path=path,
@@ -299,6 +330,7 @@ def parse_settings(
         intake=intake,
         message_id_domain=r.text("smtp.message_id_domain", "") or from_domain,
         schedule=schedule,
+        trust=trust,
     )
     for address in office.summary_to:
         if "@" not in address:

@@ -69,6 +69,8 @@ _SECTIONS: dict[str, tuple[str, str]] = {
     "intake": ("Đọc thư và tệp đính kèm", "Reading mail and attachments"),
     "schedule": ("Lịch chạy của `baocao run` (giờ Việt Nam)",
                  "When `baocao run` does what (Vietnam time)"),
+    "trust": ("Tin cậy người gửi (xem README: Mô hình an ninh)",
+              "Trusting senders (README: security model)"),
 }
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
@@ -191,6 +193,27 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("schedule.daily_cap", "20",
               "Số thư tự động tối đa gửi tới một địa chỉ trong một ngày.",
               "Most automatic mails sent to one address per day."),
+    ConfigKey("trust.authserv_id", '["mx.example.gov.vn"]',
+              "Máy chủ nhận thư của cơ quan: chỉ tin Authentication-Results do máy chủ này ghi.",
+              "The office's own receiving server: only its Authentication-Results are trusted."),
+    ConfigKey("trust.dkim", '"off"',
+              "verify: tự kiểm tra chữ ký DKIM của địa chỉ đã đăng ký (cần DNS).",
+              "verify: check registered senders' DKIM signatures directly (needs DNS)."),
+    ConfigKey("trust.identify_by_document", '"on"',
+              "Địa chỉ chưa đăng ký: nhận đơn vị theo cơ quan ban hành ghi trên văn bản.",
+              "Unregistered address: identify the unit by the document's issuing body."),
+    ConfigKey("trust.match_min_score", "90",
+              "Điểm khớp tên cơ quan ban hành tối thiểu (50–100).",
+              "Least match score of the issuing body to a unit name (50–100)."),
+    ConfigKey("trust.match_min_margin", "8",
+              "Phải hơn đơn vị gần giống kế tiếp bấy nhiêu điểm.",
+              "Lead over the next most similar unit."),
+    ConfigKey("trust.date_skew_hours", "24",
+              "Ngày giờ ghi trong thư lệch quá số giờ này so với máy chủ nhận: ghi vấn đề.",
+              "A Date header further than this from the server's time is noted."),
+    ConfigKey("trust.staff_addresses", '["noivu@example.gov.vn"]',
+              "Cán bộ Nội vụ: thư họ chuyển tiếp được tin theo người gửi gốc.",
+              "Nội vụ staff: their forwards are attributed to the original sender."),
 )
 
 _CONFIG_HEADER = (

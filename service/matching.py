@@ -30,6 +30,7 @@ class UnitInfo:
     short_name: str | None
     kind: str
     addresses: tuple[str, ...]  # "a@b.vn" or "@b.vn"
+    aliases: tuple[str, ...] = ()  # other names in letterheads (a commune before a merger)
 
 
 @dataclass(frozen=True)
@@ -131,3 +132,47 @@ def choose_round(
         f"Đơn vị đang có {len(owed)} đợt báo cáo mở ({titles}); "
         f"tiêu đề và tên tệp không cho biết thư trả lời đợt nào.",
     )
+
+
+@dataclass(frozen=True)
+class BundlePart:
+    round: RoundInfo
+    file_indexes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class BundleChoice:
+    """Files that answer different rounds in one mail (a plan and a report together)."""
+
+    parts: tuple[BundlePart, ...]
+    unplaced: tuple[int, ...]  # files that point at no round, or at two equally
+
+
+def split_bundle(
+    unit: UnitInfo, rounds: Sequence[RoundInfo], files: Sequence[str]
+) -> BundleChoice | None:
+    """Parts when the files point clearly at two or more open rounds; else None.
+
+    Each file is judged on its own name and title (`files` holds that text per file); the
+    subject speaks for the whole mail and cannot split it.
+    """
+    owed = [r for r in rounds if not r.closed and r.owed_by(unit)]
+    if len(owed) < 2 or len(files) < 2:
+        return None
+    chosen: dict[int, list[int]] = {}
+    by_id = {r.id: r for r in owed}
+    unplaced = []
+    for index, text in enumerate(files):
+        hint = _hint_text(unit, text)
+        scored = sorted(((_score(r, hint), r.id) for r in owed), key=lambda p: -p[0])
+        if scored[0][0] > 0 and scored[0][0] > scored[1][0]:
+            chosen.setdefault(scored[0][1], []).append(index)
+        else:
+            unplaced.append(index)
+    if len(chosen) < 2:
+        return None
+    parts = tuple(
+        BundlePart(by_id[rid], tuple(indexes))
+        for rid, indexes in sorted(chosen.items(), key=lambda p: min(p[1]))
+    )
+    return BundleChoice(parts, tuple(unplaced))

@@ -25,8 +25,11 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailer.authresults import forgery_reason, read_auth_results
+from mailer.dkimcheck import forgery_reason_from_dkim, verify_dkim
+from mailer.forward import Forward, document_links, unwrap_forward
 from mailer.inbox import FetchedMessage, Inbox
-from mailer.message import Envelope, parse_envelope
+from mailer.message import AttachmentPart, Envelope, parse_envelope
 from parsers.admin import AdminMeta
 from parsers.detect import detect_kind
 from parsers.extract import extract
@@ -36,6 +39,7 @@ from parsers.reading import Reading, read_attachment
 from parsers.safety import Limits
 from parsers.types import FileProblem, ParsedFile, make_problem
 from service.acknowledge import queue_acknowledgement
+from service.attribution import Thresholds
 from service.bootstrap import App
 from service.bounces import record_bounce
 from service.forms import load_form_spec
@@ -43,14 +47,17 @@ from service.intake import (
     Decision,
     FileReport,
     FormReading,
+    Hold,
     IntakeInput,
     Outcome,
     ProblemNote,
     decide,
+    split,
     with_forms,
 )
 from service.mailcap import over_cap, queue_cap_notice
-from service.matching import RoundInfo, UnitInfo
+from service.matching import RoundInfo, UnitInfo, identify_unit
+from service.notices import queue_office_notice
 from service.sandbox import Limits as SandboxLimits
 from service.sandbox import Outcome as SandboxOutcome
 from service.sandbox import run_limited
@@ -274,10 +281,12 @@ def _message_row(
     )
 
 
-def _file_reports(app: App, envelope: Envelope, too_big: bool) -> list[FileReport]:
+def _file_reports(
+    app: App, parts: Sequence[AttachmentPart], too_big: bool
+) -> list[FileReport]:
     limits = Limits(max_file_bytes=app.settings.intake.max_attachment_bytes)
     reports = []
-    for part in envelope.attachments:
+    for part in parts:
         sha = app.archive.put(part.data, ".bin", durable=False)  # the .eml is the durable copy
         if too_big:
             kind, _ = detect_kind(part.filename, part.data[:4096])
@@ -323,7 +332,7 @@ def _read_sandboxed(app: App, filename: str, data: bytes, limits: Limits) -> Rea
 def _read_forms(
     app: App, decision: Decision, files: Sequence[FileReport]
 ) -> tuple[Decision, list[FormReading]]:
-    """Once the round is known, read its data form from every Word/Excel file."""
+    """Once the round is known, read its data form from every Word/Excel file of that round."""
     if not decision.is_submission or decision.round is None or not decision.round.form_spec:
         return decision, []
     try:
@@ -336,6 +345,8 @@ def _read_forms(
     limits = Limits(max_file_bytes=app.settings.intake.max_attachment_bytes)
     readings = []
     for index, f in enumerate(files):
+        if not decision.holds(index):
+            continue
         if f.parsed.readable and f.parsed.kind in WORD_KINDS | EXCEL_KINDS:
             outcome = run_limited(read_form, spec, f.filename, f.data, limits,
                                   limits=sandbox_limits(app))
@@ -347,12 +358,23 @@ def _read_forms(
     return with_forms(decision, files, spec.title, readings), readings
 
 
-def _record(
-    app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
-    sha256: str, key: str, snapshot: Snapshot | None,
-) -> Recorded:
-    too_big = len(fetched.raw) > app.settings.intake.max_message_bytes
-    files = _file_reports(app, envelope, too_big)
+@dataclass(frozen=True)
+class Prepared:
+    """A message read and parsed, before anything is recorded: the input to `decide`."""
+
+    envelope: Envelope
+    files: list[FileReport]
+    intake: IntakeInput
+    forward: Forward | None
+
+
+def prepare(
+    app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot
+) -> Prepared:
+    """Unwrap a forward, parse its files (sandboxed) and gather what intake decides on."""
+    too_big = len(raw) > app.settings.intake.max_message_bytes
+    forward = unwrap_forward(envelope) if not too_big else None
+    files = _file_reports(app, forward.files if forward else envelope.attachments, too_big)
     extra = [ProblemNote("mime-defect", d) for d in envelope.defects]
     if too_big:
         mb = app.settings.intake.max_message_bytes // (1024 * 1024)
@@ -360,35 +382,104 @@ def _record(
             "message-too-large",
             f"Thư lớn hơn {mb} MB: đã lưu nguyên bản nhưng chưa đọc nội dung các tệp.",
         ))
-    with app.sessions() as session, session.begin():
-        if snapshot is None:
+    trust = app.settings.trust
+    intake = IntakeInput(
+        envelope, files, snapshot.units, snapshot.rounds, tuple(extra),
+        forwarded_from=(forward.sender or None) if forward else None,
+        forgery=forgery(app, raw, envelope, snapshot),
+        staff=frozenset(trust.staff_addresses),
+        thresholds=(Thresholds(trust.match_min_score, trust.match_min_margin)
+                    if trust.identify_by_document else None),
+        links=document_links(envelope.body_text) if not files else (),
+        date_skew=timedelta(hours=trust.date_skew_hours),
+    )
+    return Prepared(envelope, files, intake, forward)
+
+
+def forgery(app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot) -> str | None:
+    """Why the From is not to be believed, from our own server's verdict or our own DKIM check."""
+    if not envelope.sender:
+        return None
+    trust = app.settings.trust
+    if trust.authserv_ids:
+        reason = forgery_reason(read_auth_results(raw, trust.authserv_ids), envelope.sender)
+        if reason is not None:
+            return reason
+    if trust.dkim == "verify" and identify_unit(envelope.sender, snapshot.units) is not None:
+        verdict = verify_dkim(raw, envelope.sender, app.dns_lookup)
+        return forgery_reason_from_dkim(verdict, envelope.sender)
+    return None
+
+
+def _record(
+    app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
+    sha256: str, key: str, snapshot: Snapshot | None,
+) -> Recorded:
+    if snapshot is None:
+        with app.sessions() as session:
             snapshot = Snapshot(load_units(session), load_rounds(session))
-        decision = decide(
-            IntakeInput(envelope, files, snapshot.units, snapshot.rounds, tuple(extra))
-        )
-        decision, readings = _read_forms(app, decision, files)
-        unit_id = decision.unit.id if decision.unit else None
+    prepared = prepare(app, fetched.raw, envelope, snapshot)
+    decision = decide(prepared.intake)
+    with app.sessions() as session, session.begin():
         message = _message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
-                               decision.outcome or Outcome.FAILED, decision.reason, unit_id)
+                               Outcome.FAILED, None, None)
         session.add(message)
         session.flush()
-        submission = _submission(session, message, decision) if decision.is_submission else None
-        attachments = _attachments(session, message, submission, files)
-        _form_values(session, submission, attachments, readings, decision)
-        _problems(session, message, submission, attachments, decision, app)
+        acknowledged = record_decision(session, app, message, prepared, decision)
         if envelope.automatic == "bounce":
             record_bounce(session, fetched.raw, app.clock())
-        acknowledged = 0
-        if decision.acknowledge and decision.unit is not None:
-            if envelope.sender and over_cap(session, envelope.sender, app.clock(),
-                                            app.settings.schedule.daily_cap):
-                queue_cap_notice(session, app, envelope.sender, app.clock(), envelope.message_id)
-            else:
-                acknowledged = queue_acknowledgement(
-                    session, app, message, envelope, decision, submission, files
-                )
         _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
-    return Recorded((decision.outcome or Outcome.FAILED).value, acknowledged)
+        outcome = message.outcome
+    return Recorded(outcome, acknowledged)
+
+
+def record_decision(
+    session: Session, app: App, message: InboundMessage, prepared: Prepared, decision: Decision
+) -> int:
+    """Write what was decided about `message`: submissions (one per round of a bundle), files,
+    figures, problems, the acknowledgements and any notice to Nội vụ. Returns mails queued.
+    """
+    envelope, files = prepared.envelope, prepared.files
+    pieces = [_read_forms(app, piece, files) for piece in split(decision)]
+    outcome = decision.outcome or Outcome.FAILED
+    if decision.is_submission and any(p.problems for p, _ in pieces):
+        outcome = Outcome.ACCEPTED_WITH_PROBLEMS
+    message.outcome = outcome.value
+    message.reason = decision.reason
+    message.unit_id = decision.unit.id if decision.unit else None
+    message.identified_by = decision.identified_by if decision.unit else None
+    forward = prepared.forward
+    message.original_sender = (forward.sender[:320] or None) if forward is not None else None
+    message.hold_code = decision.hold.value if decision.hold else None
+    message.candidate_unit_id = decision.candidate.id if decision.candidate else None
+    attachments = _attachments(session, message, files)
+    queued = 0
+    for piece, readings in pieces:
+        submission = _submission(session, message, piece) if piece.is_submission else None
+        if submission is not None:
+            for index, row in enumerate(attachments):
+                if piece.holds(index):
+                    row.submission_id = submission.id
+        _form_values(session, submission, attachments, readings, piece)
+        _problems(session, message, submission, attachments, piece, app)
+        if piece.acknowledge and piece.unit is not None:
+            queued += _acknowledge(session, app, message, envelope, piece, submission, files)
+    if decision.notice is not None:
+        title = ("Thư nghi giả mạo người gửi" if decision.hold == Hold.FORGERY
+                 else "Thư từ địa chỉ chưa đăng ký")
+        queued += queue_office_notice(session, app, message, title, decision.notice)
+    return queued
+
+
+def _acknowledge(
+    session: Session, app: App, message: InboundMessage, envelope: Envelope, piece: Decision,
+    submission: Submission | None, files: Sequence[FileReport],
+) -> int:
+    if envelope.sender and over_cap(session, envelope.sender, app.clock(),
+                                    app.settings.schedule.daily_cap):
+        queue_cap_notice(session, app, envelope.sender, app.clock(), envelope.message_id)
+        return 0
+    return queue_acknowledgement(session, app, message, envelope, piece, submission, files)
 
 
 def _submission(session: Session, message: InboundMessage, decision: Decision) -> Submission:
@@ -415,14 +506,12 @@ def _submission(session: Session, message: InboundMessage, decision: Decision) -
 
 
 def _attachments(
-    session: Session, message: InboundMessage, submission: Submission | None,
-    files: Sequence[FileReport],
+    session: Session, message: InboundMessage, files: Sequence[FileReport]
 ) -> list[Attachment]:
     rows = []
     for f in files:
         row = Attachment(
             inbound_message_id=message.id,
-            submission_id=submission.id if submission else None,
             filename=f.filename,
             content_type=f.content_type,
             size=f.size,

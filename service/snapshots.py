@@ -17,6 +17,7 @@ def unit_info(unit: Unit) -> UnitInfo:
         short_name=unit.short_name,
         kind=unit.kind,
         addresses=tuple(a.pattern for a in unit.addresses),
+        aliases=tuple(a.alias for a in unit.aliases),
     )
 
 
@@ -37,7 +38,9 @@ def round_info(round_: Round) -> RoundInfo:
 
 
 def load_units(session: Session, *, active_only: bool = True) -> list[UnitInfo]:
-    query = select(Unit).options(selectinload(Unit.addresses)).order_by(Unit.id)
+    query = select(Unit).options(selectinload(Unit.addresses), selectinload(Unit.aliases)).order_by(
+        Unit.id
+    )
     if active_only:
         query = query.where(Unit.active.is_(True))
     return [unit_info(u) for u in session.scalars(query)]

@@ -298,6 +298,7 @@ def load_summary_data(
             .outerjoin(Unit, Unit.id == InboundMessage.unit_id)
             .where(
                 InboundMessage.outcome == "quarantined",
+                InboundMessage.review.is_(None),
                 InboundMessage.received_at >= since,
                 InboundMessage.received_at <= now,
             )

@@ -264,8 +264,21 @@ class InboundMessage(Base):
     reason: Mapped[str | None]
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How the unit was known: "address", "forward" (the original sender of a forwarded mail),
+    # "document" (the letterhead, from an unregistered address) or "review" (a person).
+    identified_by: Mapped[str | None]
+    original_sender: Mapped[str | None]  # of a forwarded message
+    # Why a message is held for a person (machine code; `reason` has the words) and the
+    # unit it most likely came from, shown to the reviewer.
+    hold_code: Mapped[str | None] = mapped_column(index=True)
+    candidate_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # A person's verdict on a held message: "assigned" or "rejected", when and why.
+    review: Mapped[str | None]
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str | None]
 
-    unit: Mapped[Unit | None] = relationship()
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+    candidate_unit: Mapped[Unit | None] = relationship(foreign_keys=[candidate_unit_id])
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="inbound_message", cascade="all, delete-orphan", order_by="Attachment.id"
     )

@@ -30,8 +30,11 @@ def test_demo_runs_and_writes_its_results(tmp_path: Path) -> None:
     }
     assert counts == {
         "KH-DCCS-2025": {"owed": 25, "on_time": 14, "late": 4, "missing": 7},
-        "BC6T-2025": {"owed": 25, "on_time": 11, "late": 8, "missing": 6},
+        "BC6T-2025": {"owed": 25, "on_time": 11, "late": 9, "missing": 5},
     }
+    # A scan from an unknown Gmail address was held, then assigned: still on time.
+    assert re.search(r"quarantine assign \d+ thanh-tra --remember-address", result.stdout)
+    assert "Thanh tra huyện: đúng" in result.stdout
 
     (xlsx,) = out.glob("tong-hop-*.xlsx")
     sheet = openpyxl.load_workbook(xlsx)["Tình hình nộp"]

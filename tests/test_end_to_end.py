@@ -63,7 +63,8 @@ PLAN: tuple[Sent, ...] = (
     Sent(11, local(2, 6, 9), "gmail"),  # Monday 02/06: late by 3 calendar days
     Sent(12, local(25, 5, 9), files="pdf"),
     Sent(13, local(24, 5, 9), "raw8bit"),
-    Sent(14, local(24, 5, 9), sender="vanthu.xa.cu@gmail.com"),  # unknown address
+    # An unknown address with a scan that names no issuing body: held for a person.
+    Sent(14, local(24, 5, 9), sender="vanthu.xa.cu@gmail.com", files="pdf"),
     Sent(3, local(3, 6, 9), files="report+form"),  # unit 3 resends, late: stays on time
 )
 
@@ -97,7 +98,8 @@ def raw_messages() -> list[tuple[bytes, datetime]]:
             subject=f"V/v gửi báo cáo 6 tháng đầu năm 2025 - {unit.short_name}",
             body="Kính gửi Phòng Nội vụ, đơn vị gửi báo cáo theo yêu cầu.",
             files=files_for(sent, unit.name),
-            date=sent.when - timedelta(days=7),  # a lying Date header: must not matter
+            # Unit 2's Date header lies by a week: noted as a problem, never used for the deadline.
+            date=sent.when - timedelta(days=7 if n == 2 else 0),
             style=sent.style,  # type: ignore[arg-type]
             message_id=f"<e2e-{n}@{unit.email.rpartition('@')[2]}>",
         )
@@ -147,7 +149,7 @@ def test_core_loop_end_to_end(
 
     report = poll_once(app)
     assert report.fetched == len(PLAN)
-    assert report.outcomes == {"accepted": 14, "accepted_with_problems": 1, "quarantined": 1}
+    assert report.outcomes == {"accepted": 13, "accepted_with_problems": 2, "quarantined": 1}
     assert send_pending(app).sent == 15
 
     # --- the status table is exactly right --------------------------------------------------
@@ -166,6 +168,9 @@ def test_core_loop_end_to_end(
     assert by_code[UNITS[13].code].files == (f"Báo cáo dân chủ cơ sở - {UNITS[13].name}.docx",)
     assert by_code[UNITS[12].code].files == (f"Báo cáo {UNITS[12].name} (bản ký số).pdf",)
     assert by_code[UNITS[9].code].problems, "the broken file must carry a problem"
+    assert by_code[UNITS[2].code].status == "on_time"
+    (lie,) = by_code[UNITS[2].code].problems
+    assert "Ngày giờ ghi trong thư" in lie and "sớm hơn" in lie and "7 ngày" in lie
     assert by_code[UNITS[8].code].received_at == local(30, 5, 23, 59)
 
     # --- acknowledgements reached the SMTP server, with the right content --------------------

@@ -40,7 +40,11 @@ def email(sender: str = "vp@tanhung.vn", files: tuple[SampleFile, ...] | None = 
 
 def test_on_time_by_server_time_not_date_header() -> None:
     decision = decide(make_input(email(), ON_TIME))
-    assert decision.outcome == Outcome.ACCEPTED
+    # The lying Date header is noted (and the unit told) but changes nothing else.
+    assert decision.outcome == Outcome.ACCEPTED_WITH_PROBLEMS
+    assert [p.code for p in decision.problems] == ["date-mismatch"]
+    assert "20/05/2025 07:00" in decision.problems[0].text
+    assert "sớm hơn" in decision.problems[0].text and "11 ngày" in decision.problems[0].text
     assert decision.unit == UNIT and decision.round == ROUND
     assert decision.timeliness is not None and decision.timeliness.on_time
     assert decision.acknowledge and decision.is_submission
@@ -62,8 +66,9 @@ def test_unreadable_file_still_counts_with_its_problem() -> None:
     broken = SampleFile("bao cao.docx", DOCX_TYPE, b"PK\x03\x04 not really a zip")
     decision = decide(make_input(email(files=(broken,)), ON_TIME))
     assert decision.outcome == Outcome.ACCEPTED_WITH_PROBLEMS and decision.is_submission
-    assert [p.file_index for p in decision.problems] == [0]
-    assert "bao cao.docx" in decision.problems[0].text
+    file_problems = [p for p in decision.problems if p.code != "date-mismatch"]
+    assert [p.file_index for p in file_problems] == [0]
+    assert "bao cao.docx" in file_problems[0].text
 
 
 def test_no_attachment_is_not_a_submission_but_the_unit_is_told() -> None:
