@@ -10,10 +10,11 @@ because a wrong attribution is worse than a person looking at the mail.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from parsers.vntext import name_key
 from service.matching import UnitInfo
@@ -45,23 +46,32 @@ class DocumentVerdict:
     candidate: UnitInfo | None = None  # best guess for a person reviewing the mail
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def unit_keys(unit: UnitInfo) -> tuple[str, ...]:
+    """Matching keys of a unit's names; cached, since the same snapshot is matched all day."""
     names = (unit.name, unit.short_name or "", *unit.aliases)
     return tuple(dict.fromkeys(k for k in map(name_key, names) if k))
 
 
-def rank(text: str, units: Iterable[UnitInfo]) -> list[NameMatch]:
-    """Units by how well one of their names matches `text`, best first."""
+def rank(text: str, units: Iterable[UnitInfo], limit: int = 10) -> list[NameMatch]:
+    """The units whose names best match `text`, best first (at most `limit` names looked at)."""
     key = name_key(text)
     if not key:
         return []
-    out = []
+    choices: list[str] = []
+    owners: list[UnitInfo] = []
     for unit in units:
-        keys = unit_keys(unit)
-        if key in keys:
-            out.append(NameMatch(unit, 100.0, True, text))
-        elif keys:
-            out.append(NameMatch(unit, max(fuzz.ratio(key, k) for k in keys), False, text))
+        for k in unit_keys(unit):
+            choices.append(k)
+            owners.append(unit)
+    seen: set[int] = set()
+    out = []
+    hits = process.extract(key, choices, scorer=fuzz.ratio, processor=None, limit=limit)
+    for _, score, index in hits:
+        unit = owners[index]
+        if unit.id not in seen:
+            seen.add(unit.id)
+            out.append(NameMatch(unit, float(score), choices[index] == key, text))
     out.sort(key=lambda m: (-m.score, not m.exact, m.unit.id))
     return out
 

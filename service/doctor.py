@@ -56,6 +56,7 @@ def run_checks(config_path: Path, env: Mapping[str, str] | None = None) -> list[
     checks += _imap_checks(settings)
     checks.append(_smtp_check(settings))
     checks.append(_libreoffice_check(settings.intake.libreoffice))
+    checks.append(_trust_check(settings))
     return checks
 
 
@@ -267,3 +268,19 @@ def _libreoffice_check(setting: str) -> Check:
                  f"Không tìm thấy LibreOffice {where}: tệp .doc cũ sẽ được lưu nguyên bản, "
                  "không đọc nội dung. Cách sửa (nếu cần): `apt-get install libreoffice-writer`, "
                  "hoặc ghi đường dẫn tới soffice vào intake.libreoffice.", required=False)
+
+
+def _trust_check(settings: Settings) -> Check:
+    """Information only: without an authserv-id, a forged unit address cannot be noticed."""
+    name = "Chống giả mạo người gửi"
+    trust = settings.trust
+    if not trust.authserv_ids:
+        return Check(name, False,
+                     "Chưa cấu hình trust.authserv_id: thư giả địa chỉ của đơn vị không bị phát "
+                     "hiện. Cách sửa: mở một thư bất kỳ trong hộp thư chung, xem dòng "
+                     "'Authentication-Results: <tên máy chủ>; ...' do máy chủ của cơ quan thêm "
+                     "vào, ghi <tên máy chủ> vào trust.authserv_id.", required=False)
+    dkim = " và tự kiểm tra chữ ký DKIM" if trust.dkim == "verify" else ""
+    return Check(name, True,
+                 f"Tin kết quả kiểm tra SPF/DKIM/DMARC của {', '.join(trust.authserv_ids)}{dkim}.",
+                 required=False)

@@ -107,6 +107,7 @@ def test_doctor_passes_on_a_working_installation(
     assert "✗" not in result.stdout
     assert "✓ IMAP:" in result.stdout and "✓ SMTP:" in result.stdout
     assert "✓ Cơ sở dữ liệu:" in result.stdout and "✓ Mô hình dữ liệu:" in result.stdout
+    assert "! Chống giả mạo người gửi: Chưa cấu hình trust.authserv_id" in result.stdout
 
 
 def test_doctor_explains_a_wrong_password_and_a_closed_smtp_port(
