@@ -23,6 +23,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from mailer.authresults import forgery_reason, read_auth_results
@@ -63,6 +65,7 @@ from service.sandbox import Outcome as SandboxOutcome
 from service.sandbox import run_limited
 from service.snapshots import load_rounds, load_units
 from store import lease
+from store.errors import ArchiveError
 from store.models import (
     Attachment,
     FormValue,
@@ -75,6 +78,10 @@ from store.models import (
 log = logging.getLogger(__name__)
 
 LEASE_TTL = timedelta(minutes=10)
+# Failures of the machinery rather than of a message: never recorded as a "failed" message.
+INFRASTRUCTURE: tuple[type[Exception], ...] = (
+    ArchiveError, OperationalError, InterfaceError, PoolTimeoutError,
+)
 WORD_KINDS = frozenset({"docx", "docm"})
 EXCEL_KINDS = frozenset({"xlsx", "xlsm"})
 
@@ -114,6 +121,24 @@ def poller_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def holder_is_dead(holder: str) -> bool:
+    """True for a poller of this machine whose process no longer exists (killed, crashed).
+
+    Without this a restart after `kill -9` would wait for the lease to expire (10 minutes).
+    A holder on another machine, or a PID now used by another process, counts as alive.
+    """
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
 Progress = Callable[[int, int], None]  # (done, total): for a first sync of a large mailbox
 
 
@@ -124,9 +149,15 @@ def poll_once(app: App, progress: Progress | None = None) -> PollReport:
     name = f"poll:{mailbox}"
     with app.sessions() as session, session.begin():
         if not lease.acquire(session, name, holder, LEASE_TTL, app.clock()):
-            raise PollerBusy(
-                f"Một tiến trình khác đang đọc hộp thư {mailbox}; lần đọc này bỏ qua."
-            )
+            current = lease.holder_of(session, name)
+            dead = current is not None and holder_is_dead(current)
+            if not (dead and lease.acquire(session, name, holder, LEASE_TTL, app.clock(),
+                                           take_from=current)):
+                raise PollerBusy(
+                    f"Một tiến trình khác đang đọc hộp thư {mailbox}; lần đọc này bỏ qua."
+                )
+            log.warning("Tiến trình %s đã dừng đột ngột khi đang đọc hộp thư %s: tiếp quản.",
+                        current, mailbox)
     try:
         with app.inbox_factory() as inbox:
             return _poll(app, inbox, mailbox, holder, name, progress)
@@ -222,6 +253,10 @@ def process_message(
             return None
     try:
         return _record(app, mailbox, uidvalidity, fetched, envelope, sha256, key, snapshot)
+    except INFRASTRUCTURE:
+        # The disk or the database failed, not this message: record nothing, keep the cursor,
+        # so the next poll reads the same message again.
+        raise
     except Exception:
         # Contained to this message: keep a "failed" row pointing at the archived raw message
         # so a person sees it, and move on. If even that cannot be written (database down),

@@ -28,6 +28,8 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from mailer.errors import MailerError
 from service.bootstrap import App
@@ -36,10 +38,14 @@ from service.outbox import send_pending
 from service.pipeline import PollerBusy, poll_once
 from service.reminders import queue_reminders
 from service.summary_jobs import queue_summaries
+from store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
 IDLE_RENEW_SECONDS = 25 * 60
+DB_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeoutError)
+SEND_ERRORS: tuple[type[Exception], ...] = (StoreError, *DB_ERRORS)
+JOB_NAMES = {"poll": "đọc hộp thư", "outbox": "gửi thư"}
 RECONNECT_DELAYS = (1, 2, 5, 10, 30, 60)
 MISFIRE_GRACE = 6 * 3600  # a job missed by less than this still runs once after downtime
 
@@ -54,24 +60,49 @@ class Service:
     scheduler: BackgroundScheduler | None = None
     idle_thread: threading.Thread | None = None
     extra_jobs: list[tuple[str, Callable[[], Any], Any]] = field(default_factory=list)
+    faults: dict[str, str] = field(default_factory=dict)  # job → the fault last logged
 
     # --- jobs: one line each into service functions -------------------------------------------
 
-    def poll(self) -> None:
-        """Poll once (the IDLE thread and the interval job share this; one at a time)."""
+    def poll(self) -> bool:
+        """Poll once (the IDLE thread and the interval job share this; one at a time).
+
+        False when the mailbox, the database or the archive could not be used: nothing was
+        lost (the cursor did not move), the caller retries after a back-off.
+        """
         if not self.poll_lock.acquire(blocking=False):
-            return
+            return True
         try:
             report = poll_once(self.app)
             if report.fetched:
                 log.info(report.summary())
                 self.send()
+            self._recovered("poll")
+            return True
         except PollerBusy as exc:
             log.info(str(exc))
+            return True
         except MailerError as exc:
-            log.warning("Không đọc được hộp thư: %s", exc)
+            self._fault("poll", f"Không đọc được hộp thư: {exc}")
+        except StoreError as exc:
+            self._fault("poll", f"Kho lưu thư gốc chưa ghi được: {exc}")
+        except DB_ERRORS as exc:
+            self._fault("poll", f"Cơ sở dữ liệu chưa dùng được: {db_reason(exc)}")
         finally:
             self.poll_lock.release()
+        return False
+
+    def _fault(self, job: str, text: str) -> None:
+        """One warning per fault; repeats of the same fault are quieter until it clears."""
+        if self.faults.get(job) == text:
+            log.debug("%s (vẫn lỗi)", text)
+            return
+        self.faults[job] = text
+        log.warning("%s; sẽ thử lại.", text)
+
+    def _recovered(self, job: str) -> None:
+        if self.faults.pop(job, None) is not None:
+            log.info("Đã hoạt động lại bình thường (%s).", JOB_NAMES.get(job, job))
 
     def remind(self) -> None:
         report = queue_reminders(self.app, self.app.clock())
@@ -84,9 +115,22 @@ class Service:
             self.send()
 
     def send(self) -> None:
-        report = send_pending(self.app)
+        try:
+            report = send_pending(self.app)
+        except SEND_ERRORS as exc:
+            self._fault("outbox", f"Hộp thư đi chưa dùng được: {db_reason(exc)}")
+            return
+        self._recovered("outbox")
         if report.sent or report.retry_later or report.failed:
             log.info(report.summary())
+
+    def poll_until_done(self) -> None:
+        """Poll; after a failure retry with back-off (1 s … 60 s) until it works or we stop."""
+        failures = 0
+        while not self.poll() and not self.stop.is_set():
+            delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
+            failures += 1
+            self.stop.wait(delay)
 
     # --- the IDLE loop --------------------------------------------------------------------------
 
@@ -99,15 +143,21 @@ class Service:
                     if not inbox.supports_idle():
                         log.info("Máy chủ IMAP không hỗ trợ IDLE: đọc thư theo chu kỳ.")
                         return
+                    if failures:
+                        log.info("Đã kết nối lại máy chủ IMAP.")
                     failures = 0
-                    self.poll()  # whatever arrived while we were not listening
+                    self.poll_until_done()  # whatever arrived while we were not listening
                     while not self.stop.is_set():
                         if inbox.idle_wait(IDLE_RENEW_SECONDS, should_stop=self.stop.is_set):
-                            self.poll()
+                            self.poll_until_done()
             except MailerError as exc:
                 delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
                 failures += 1
-                log.warning("Mất kết nối IMAP (%s); thử lại sau %s giây.", exc, delay)
+                if failures == 1:
+                    log.warning("Mất kết nối IMAP (%s); thử lại sau %s giây.", exc, delay)
+                else:
+                    log.debug("Vẫn chưa kết nối được IMAP (%s); thử lại sau %s giây.", exc,
+                              delay)
                 self.stop.wait(delay)
             except Exception:
                 log.exception("Lỗi không mong đợi trong vòng chờ thư; thử lại sau 30 giây.")
@@ -148,6 +198,13 @@ class Service:
         if self.idle_thread is not None:
             self.idle_thread.join(timeout=30)
         log.info("baocao đã dừng.")
+
+
+def db_reason(exc: BaseException) -> str:
+    """The driver's first line ("database is locked", "connection refused"), not the SQL."""
+    inner = getattr(exc, "orig", None) or exc
+    lines = str(inner).strip().splitlines()
+    return lines[0] if lines else type(inner).__name__
 
 
 def run_service(app: App, extra_jobs: list[tuple[str, Callable[[], Any], Any]] | None = None

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, delete, insert, or_, update
+from sqlalchemy import CursorResult, Executable, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -25,16 +25,21 @@ from sqlalchemy.orm import Session
 
 from store.models import Lease
 
-__all__ = ["acquire", "release"]
+__all__ = ["acquire", "holder_of", "release"]
 
 
-def acquire(session: Session, name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+def acquire(
+    session: Session, name: str, holder: str, ttl: timedelta, now: datetime,
+    take_from: str | None = None,
+) -> bool:
     """Take (or renew) the lease `name` for `holder` until `now + ttl`.
 
     Returns False when another holder has an unexpired lease. Atomic without explicit
     locks: the primary key lets exactly one INSERT create a fresh lease, and the UPDATE's
     WHERE is re-checked under the row lock (PostgreSQL) or the single-writer lock (SQLite),
     so of two pollers taking over an expired lease only one matches.
+    `take_from` names a holder known to be dead (a killed process on this machine): its
+    lease is taken over at once instead of after `ttl`, and only if it still holds it.
     """
     expires_at = now + ttl
     with _transaction(session):
@@ -43,11 +48,20 @@ def acquire(session: Session, name: str, holder: str, ttl: timedelta, now: datet
         taken = _rowcount(
             session,
             update(Lease)
-            .where(Lease.name == name, or_(Lease.expires_at < now, Lease.holder == holder))
+            .where(Lease.name == name, or_(
+                Lease.expires_at < now,
+                Lease.holder == holder,
+                *([Lease.holder == take_from] if take_from else []),
+            ))
             .values(holder=holder, expires_at=expires_at)
             .execution_options(synchronize_session=False),
         )
         return taken == 1
+
+
+def holder_of(session: Session, name: str) -> str | None:
+    """Who holds `name` now (expired or not), or None."""
+    return session.scalar(select(Lease.holder).where(Lease.name == name))
 
 
 def release(session: Session, name: str, holder: str) -> None:

@@ -3,6 +3,9 @@ outbox retries and permanent failures, a failure contained to one message."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,7 +19,7 @@ from service.deadlines import DeadlineRule
 from service.embedded_imap import PymapServer
 from service.embedded_smtp import CapturingSmtpServer
 from service.outbox import backoff, send_pending
-from service.pipeline import PollerBusy, poll_once, poller_id
+from service.pipeline import PollerBusy, holder_is_dead, poll_once, poller_id
 from service.rounds import RoundSpec, add_round
 from service.samples import sample_report, unit_email
 from service.seed import DISTRICT_UNITS
@@ -69,6 +72,22 @@ def test_a_second_poller_is_refused_while_the_first_holds_the_mailbox(
     with app.sessions() as session, session.begin():  # released after the poll
         assert lease.acquire(session, "poll:INBOX", poller_id() + "-x", timedelta(minutes=1),
                              datetime.now(UTC))
+
+
+def test_a_killed_pollers_lease_on_this_machine_is_taken_over_at_once(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    deliver(pymap_server)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a PID that no longer runs: a poller killed with SIGKILL
+    holder = f"{socket.gethostname()}:{dead.pid}"
+    assert holder_is_dead(holder)
+    assert not holder_is_dead(poller_id()) and not holder_is_dead(f"other-host:{dead.pid}")
+    with app.sessions() as session, session.begin():
+        assert lease.acquire(session, "poll:INBOX", holder, timedelta(minutes=10),
+                             datetime.now(UTC))
+    assert poll_once(app).fetched == 1  # no 10-minute wait after a crash
 
 
 def test_move_post_action_happens_after_commit_and_nothing_is_seen_twice(
@@ -147,6 +166,29 @@ def test_archive_failure_stops_the_poll_before_anything_is_recorded(
     with app.sessions() as session:
         assert session.scalar(select(InboundMessage.id)) is None
     assert poll_once(app).fetched == 2  # the same messages, once the disk is fixed
+
+
+class DiskFullForFiles(Archive):
+    """The raw message fits, the attachment copies do not (the disk fills in between)."""
+
+    def put(self, data: bytes, suffix: str = ".eml", *, durable: bool = True) -> str:
+        if suffix != ".eml":
+            raise ArchiveError(f"Không ghi được vào kho lưu {self.root}: ổ đĩa đầy.")
+        return super().put(data, suffix, durable=durable)
+
+
+def test_a_disk_that_fills_mid_message_records_nothing_not_a_failed_message(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    deliver(pymap_server, 2)
+    full = replace(app, archive=DiskFullForFiles(tmp_path / "archive"))
+    with pytest.raises(ArchiveError, match="ổ đĩa đầy"):
+        poll_once(full)
+    with app.sessions() as session:  # not a "failed" row: the message is not at fault
+        assert session.scalar(select(InboundMessage.id)) is None
+    report = poll_once(app)
+    assert report.fetched == 2 and report.outcomes == {"accepted": 2}
 
 
 def test_word_and_signed_pdf_of_one_document_are_linked(
