@@ -179,6 +179,31 @@ class Verdict:
                 + len(self.archive_missing))
 
 
+def seen_message_ids(imap: ImapSettings) -> set[str]:
+    """Message-IDs the server shows as \\Seen: our post-action, done only after the commit."""
+    from imapclient import IMAPClient
+
+    with IMAPClient(imap.host, port=imap.port, ssl=False, timeout=10) as client:
+        client.login(imap.username, imap.password)
+        client.select_folder(imap.mailbox, readonly=True)
+        uids = client.search(["SEEN"])
+        if not uids:
+            return set()
+        fetched = client.fetch(uids, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+    out = set()
+    for data in fetched.values():
+        header = data.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b"")
+        value = email.message_from_bytes(header)["Message-ID"]
+        if value:
+            out.add(str(value).strip())
+    return out
+
+
+def recorded_ids(app: App) -> set[str]:
+    with app.sessions() as session:
+        return {str(m) for m in session.scalars(select(InboundMessage.message_id))}
+
+
 def progress(app: App) -> tuple[int, int]:
     """(messages recorded, acknowledgements marked sent) so far."""
     with app.sessions() as session:

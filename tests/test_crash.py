@@ -21,7 +21,9 @@ from tests.crash_harness import (
     messages,
     prepare,
     progress,
+    recorded_ids,
     run_trials,
+    seen_message_ids,
     wait_for_smtp,
     write_config,
 )
@@ -54,9 +56,15 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(
         for raw, when, _ in waves[trial]:
             crash_imap.deliver(raw, when)
 
+    seen_before_commit: list[str] = []
+
+    def after_kill() -> tuple[int, int]:
+        # Nothing may be marked on the server (post_action "seen") before it is committed.
+        seen_before_commit.extend(seen_message_ids(crash_imap.settings()) - recorded_ids(app))
+        return progress(app)
+
     config = write_config(tmp_path, db_url, crash_imap.settings(), smtp_server)
-    trials = run_trials(config, crash_imap.password, TRIALS, seed, lambda: progress(app),
-                        WINDOW, deliver)
+    trials = run_trials(config, crash_imap.password, TRIALS, seed, after_kill, WINDOW, deliver)
     done = finish(config, crash_imap.password)
     assert done.returncode == 0, done.stdout + done.stderr
     wait_for_smtp(smtp_server, COUNT)
@@ -70,6 +78,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(
           f"{len(smtp_server.messages)} received (duplicates {verdict.acks_duplicated_at_smtp}),"
           f" lost or doubled: {verdict.lost_or_doubled}")
     assert trials.exited_early == 0, f"seed {seed}: the service stopped by itself"
+    assert not seen_before_commit, f"seed {seed}: marked seen but not recorded"
+    assert seen_message_ids(crash_imap.settings()) == {mid for _, _, mid in mail}
     assert verdict.lost_or_doubled == 0, f"seed {seed}: {verdict}"
     assert verdict.recorded == verdict.submissions == verdict.acks_queued == COUNT
     # SMTP gives no way to learn whether a mail accepted just before a kill was recorded as
