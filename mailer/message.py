@@ -120,7 +120,8 @@ def _usable_codec(charset: str) -> bool:
         info = codecs.lookup(charset)
     except LookupError:
         return False
-    return bool(getattr(info, "_is_text_encoding", True)) and info.name not in _NOT_CHARSETS
+    name = info.name.replace("-", "_")  # codecs spells it "unicode-escape"
+    return bool(getattr(info, "_is_text_encoding", True)) and name not in _NOT_CHARSETS
 
 
 def _guess_decode(data: bytes) -> str:
@@ -341,6 +342,7 @@ def _param(params: list[tuple[str, str]], key: str) -> str | None:
 
 
 _ADDR = re.compile(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+")
+_ANGLE_ADDR = re.compile(r"<\s*([^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+)\s*>")
 
 
 def _address(raw: str | None) -> tuple[str, str]:
@@ -352,10 +354,21 @@ def _address(raw: str | None) -> tuple[str, str]:
         pairs = email.utils.getaddresses([text])
     except Exception:
         pairs = []
+    angle = _ANGLE_ADDR.search(text)
+    if angle is not None:
+        # "Name <addr>": mail goes to the address in brackets. A bare address or a comment
+        # before it ("ubnd@xa.vn (ubnd@xa.vn) <x@evil>") is only what the sender wants read.
+        wanted = angle.group(1).lower()
+        pairs = [(n, a) for n, a in pairs if a.strip().lower() == wanted] or [("", wanted)]
     for name, addr in pairs:
         addr = addr.strip().lower()
         if _ADDR.fullmatch(addr):
             return addr, _collapse(decode_header_text(name).strip("\"' "))
+    for _name, addr in pairs:
+        # An unusual but real address ("ubnd@xa.vn"@evil.example): kept whole, never a piece
+        # of it, or a quoted unit address would be taken for the sender.
+        if "@" in addr and not any(c.isspace() for c in addr.strip()):
+            return addr.strip().lower(), ""
     m = _ADDR.search(text)
     return (m.group(0).lower(), "") if m else ("", "")
 
@@ -663,7 +676,10 @@ class _Walker:
         filename = _param(d_params, "filename")
         if filename is None:
             filename = _param(ct_params, "name")
-        payload = part.get_payload()
+        try:
+            payload = part.get_payload()
+        except Exception:  # e.g. a charset named "idna" or "undefined" in the part's header
+            payload = getattr(part, "_payload", "")
         self._note_defects(part)
 
         if ctype in ("message/rfc822", "message/global") and isinstance(payload, list):

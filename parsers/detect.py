@@ -67,6 +67,10 @@ def _zip_kind(filename: str, data: bytes) -> tuple[str, FileProblem | None]:
     elif ext_kind in _ZIP_OFFICE and "[Content_Types].xml" in names:
         # An Office package with unusual part names (some generators): trust the name.
         family = "xlsx" if ext_kind.startswith("xls") else "docx"
+    elif ext_kind in _ZIP_OFFICE:
+        # A zip under an Office name that holds no Office document (an empty or other zip):
+        # the unit meant to send a document, and this is not one.
+        return ext_kind, make_problem("corrupt", filename)
     else:
         return "archive", None
     macro = has_macros(names) or ext_kind in ("docm", "xlsm")
@@ -110,6 +114,9 @@ def detect_kind(filename: str, data: bytes) -> tuple[str, FileProblem | None]:
     if not data:
         return ext_kind, make_problem("empty", filename)
     head = data[:4096]
+    if ext in ("p7m", "p7e"):
+        # An S/MIME-encrypted mail: only the recipient's private key opens it.
+        return "other", make_problem("encrypted", filename)
 
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
         return _zip_kind(filename, data)

@@ -92,6 +92,10 @@ def _invalid(text: str, why: str = "không phải là số") -> NumberResult:
     return NumberResult(None, "invalid", f"'{shown}' {why}")
 
 
+# No indicator of a local report comes near this; the store keeps 14 digits before the point.
+LARGEST = Decimal(10) ** 14
+
+
 def _from_float(x: float, kind: Kind, shown: str) -> NumberResult:
     if not math.isfinite(x):
         return _invalid(shown)
@@ -102,6 +106,8 @@ def _from_float(x: float, kind: Kind, shown: str) -> NumberResult:
 def _finish(
     value: Decimal, kind: Kind, shown: str, unit: str = "", pct: bool = False
 ) -> NumberResult:
+    if abs(value) >= LARGEST:
+        return _invalid(shown, "số quá lớn, có thể nhập nhầm")
     integral = value == value.to_integral_value()
     if kind == "integer":
         if not integral:

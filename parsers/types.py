@@ -65,7 +65,8 @@ _MESSAGES: dict[str, str] = {
         "để bảo đảm an toàn. Đề nghị mở tệp bằng Word/Excel, lưu lại rồi gửi lại."
     ),
     "encrypted": (
-        "Tệp '{name}' có mật khẩu, hệ thống không đọc được. Đề nghị gửi lại tệp không đặt mật khẩu."
+        "Tệp '{name}' có mật khẩu (hoặc được mã hóa), hệ thống không đọc được. Đề nghị gửi lại "
+        "tệp không đặt mật khẩu."
     ),
     "corrupt": (
         "Tệp '{name}' bị hỏng hoặc không đúng định dạng, hệ thống không đọc được. "

@@ -61,7 +61,7 @@ def _text(part: Message) -> str:
         charset = part.get_content_charset() or "utf-8"
         try:
             return payload.decode(charset, "replace")
-        except LookupError:
+        except (LookupError, UnicodeError, ValueError):  # "idna", "undefined" charsets
             return payload.decode("utf-8", "replace")
     raw = part.get_payload()
     return raw if isinstance(raw, str) else ""
@@ -223,7 +223,10 @@ def record_bounce(session: Session, raw: bytes, now: datetime) -> Outbox | None:
     Only the Message-ID is trusted to find the row: guessing by recipient could pin a failure
     on the wrong mail. A second report for the same row keeps the first time and reason.
     """
-    info = bounce_details(raw)
+    try:
+        info = bounce_details(raw)
+    except (RecursionError, LookupError, UnicodeError, ValueError):
+        return None  # a report too mangled to read: the message itself is still recorded
     if info is None or info.message_id is None:
         return None
     row = session.scalar(select(Outbox).where(Outbox.message_id_header == info.message_id))

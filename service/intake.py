@@ -323,6 +323,12 @@ def check_date(inp: IntakeInput, d: Decision) -> Decision:
     written = inp.envelope.date_header
     if written is None:
         return d
+    if not 1900 <= written.year <= 2200:
+        return replace(d, problems=(*d.problems, ProblemNote(
+            "date-mismatch",
+            f"Ngày ghi trong thư không hợp lệ (năm {written.year}); hạn nộp được tính theo "
+            f"thời điểm máy chủ nhận thư.",
+        )))
     gap = written - inp.envelope.received_at
     if abs(gap) <= inp.date_skew:
         return d
@@ -400,4 +406,16 @@ def decide(inp: IntakeInput, checks: Sequence[Check] = CHECKS) -> Decision:
             break
     if decision.outcome is None:  # pragma: no cover - CHECKS always ends by settling
         raise AssertionError("intake checks ended without an outcome")
-    return decision
+    return _keep_every_note(inp, decision)
+
+
+def _keep_every_note(inp: IntakeInput, decision: Decision) -> Decision:
+    """A mail settled early (held, ignored) still keeps its MIME and file problems: the
+    reviewer needs "the boundary was broken" more than "no attachment"."""
+    if decision.is_submission:
+        return decision
+    notes = [*inp.extra_problems]
+    for index, report in enumerate(inp.files):
+        notes.extend(_file_notes(index, report.parsed.problems))
+    missing = tuple(n for n in notes if n not in decision.problems)
+    return replace(decision, problems=(*decision.problems, *missing)) if missing else decision

@@ -19,7 +19,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -247,12 +247,24 @@ def process_message(
         fetched.raw, fetched.internaldate, own_domain=app.settings.message_id_domain
     )
     key = _dedup_key(envelope, sha256)
+    notes: tuple[ProblemNote, ...] = ()
     with app.sessions() as session, session.begin():
-        if _already_recorded(session, mailbox, uidvalidity, fetched.uid, key):
+        known = _already_recorded(session, mailbox, uidvalidity, fetched.uid, key)
+        if known is not None and known != sha256 and not _same_mail(app, known, fetched.raw):
+            # A different mail under a Message-ID we already have (broken clients reuse them):
+            # it is recorded in its own right, never dropped as a duplicate.
+            key = f"{key}#{sha256[:16]}"
+            notes = (ProblemNote(
+                "message-id-reused",
+                "Thư dùng lại Message-ID của một thư khác đã nhận; được ghi nhận như thư mới.",
+            ),)
+            known = _already_recorded(session, mailbox, uidvalidity, fetched.uid, key)
+        if known is not None:
             _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
             return None
     try:
-        return _record(app, mailbox, uidvalidity, fetched, envelope, sha256, key, snapshot)
+        return _record(app, mailbox, uidvalidity, fetched, envelope, sha256, key, snapshot,
+                       notes)
     except INFRASTRUCTURE:
         # The disk or the database failed, not this message: record nothing, keep the cursor,
         # so the next poll reads the same message again.
@@ -263,21 +275,64 @@ def process_message(
         # the error propagates and the cursor stays, so the next poll retries.
         log.exception("Lỗi khi xử lý thư UID %s (%s)", fetched.uid, envelope.message_id)
         reason = "Lỗi nội bộ khi xử lý thư: " + traceback.format_exc(limit=3)[-1500:]
-        with app.sessions() as session, session.begin():
-            session.add(_message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
-                                     Outcome.FAILED, reason, None))
-            _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
+        try:
+            _record_failed(app, mailbox, uidvalidity, fetched, envelope, sha256, key, reason)
+        except INFRASTRUCTURE:
+            raise
+        except Exception:
+            # Something in the headers themselves cannot be stored: keep only the position
+            # and the archive hash, which always can, so this message never blocks the mailbox.
+            bare = replace(envelope, message_id=None, sender="", subject="", date_header=None)
+            _record_failed(app, mailbox, uidvalidity, fetched, bare, sha256, f"sha256:{sha256}",
+                           reason)
         return Recorded(Outcome.FAILED, 0)
 
 
-def _already_recorded(session: Session, mailbox: str, uidvalidity: int, uid: int, key: str) -> bool:
-    by_uid = select(InboundMessage.id).where(
+def _record_failed(
+    app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
+    sha256: str, key: str, reason: str,
+) -> None:
+    with app.sessions() as session, session.begin():
+        session.add(_message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
+                                 Outcome.FAILED, reason, None))
+        _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
+
+
+def _already_recorded(
+    session: Session, mailbox: str, uidvalidity: int, uid: int, key: str
+) -> str | None:
+    """The archive hash of the recorded message at this IMAP position or with this key."""
+    by_uid = select(InboundMessage.sha256).where(
         InboundMessage.mailbox == mailbox,
         InboundMessage.uidvalidity == uidvalidity,
         InboundMessage.uid == uid,
     )
-    by_key = select(InboundMessage.id).where(InboundMessage.dedup_key == key)
-    return session.scalar(by_uid) is not None or session.scalar(by_key) is not None
+    by_key = select(InboundMessage.sha256).where(InboundMessage.dedup_key == key)
+    found = session.scalar(by_uid)
+    if found is not None:
+        return _UID_HIT + found  # this very message, whatever its bytes look like now
+    return session.scalar(by_key)
+
+
+_UID_HIT = "uid:"
+
+
+def _body(raw: bytes) -> bytes:
+    """The message after its header: trace headers differ between two deliveries of one mail."""
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        _head, found, body = raw.partition(sep)
+        if found:
+            return body
+    return raw
+
+
+def _same_mail(app: App, known: str, raw: bytes) -> bool:
+    if known.startswith(_UID_HIT):
+        return True
+    try:
+        return _body(app.archive.get(known)) == _body(raw)
+    except ArchiveError:
+        return True  # cannot tell: the Message-ID decides, as before
 
 
 def _advance_cursor(session: Session, mailbox: str, uidvalidity: int, uid: int, app: App) -> None:
@@ -306,7 +361,7 @@ def _message_row(
         sha256=sha256,
         size=fetched.size or len(fetched.raw),
         received_at=fetched.internaldate,
-        date_header=envelope.date_header,
+        date_header=_plausible(envelope.date_header),
         sender=envelope.sender[:320],
         subject=envelope.subject[:1000],
         outcome=outcome.value,
@@ -314,6 +369,13 @@ def _message_row(
         unit_id=unit_id,
         processed_at=app.clock(),
     )
+
+
+def _plausible(when: datetime | None) -> datetime | None:
+    """A sender's Date header, unless it is absurd (year 9999 overflows the database's range)."""
+    if when is None or not 1900 <= when.year <= 2200:
+        return None
+    return when
 
 
 def _file_reports(
@@ -404,13 +466,14 @@ class Prepared:
 
 
 def prepare(
-    app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot
+    app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot,
+    notes: Sequence[ProblemNote] = (),
 ) -> Prepared:
     """Unwrap a forward, parse its files (sandboxed) and gather what intake decides on."""
     too_big = len(raw) > app.settings.intake.max_message_bytes
     forward = unwrap_forward(envelope) if not too_big else None
     files = _file_reports(app, forward.files if forward else envelope.attachments, too_big)
-    extra = [ProblemNote("mime-defect", d) for d in envelope.defects]
+    extra = [*notes, *(ProblemNote("mime-defect", d) for d in envelope.defects)]
     if too_big:
         mb = app.settings.intake.max_message_bytes // (1024 * 1024)
         extra.append(ProblemNote(
@@ -448,12 +511,12 @@ def forgery(app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot) -> str
 
 def _record(
     app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
-    sha256: str, key: str, snapshot: Snapshot | None,
+    sha256: str, key: str, snapshot: Snapshot | None, notes: Sequence[ProblemNote] = (),
 ) -> Recorded:
     if snapshot is None:
         with app.sessions() as session:
             snapshot = Snapshot(load_units(session), load_rounds(session))
-    prepared = prepare(app, fetched.raw, envelope, snapshot)
+    prepared = prepare(app, fetched.raw, envelope, snapshot, notes)
     decision = decide(prepared.intake)
     with app.sessions() as session, session.begin():
         message = _message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,

@@ -16,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -67,7 +67,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions whose objects stay readable after commit (we hand them to templates, jobs)."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    event.listen(factory, "before_flush", _strip_nul)
+    return factory
+
+
+def _strip_nul(session: Session, _context: Any, _instances: Any) -> None:
+    """Drop NUL characters from every text value about to be written.
+
+    PostgreSQL refuses NUL in text (SQLite keeps it): a hostile Message-ID, sender or extracted
+    text would otherwise make a message impossible to record. NUL carries no meaning in any of
+    our text, so it is removed the same way on both databases.
+    """
+    for obj in (*session.new, *session.dirty):
+        mapper = inspect(obj).mapper
+        for attr in mapper.column_attrs:
+            value = getattr(obj, attr.key, None)
+            if isinstance(value, str) and "\x00" in value:
+                setattr(obj, attr.key, value.replace("\x00", ""))
 
 
 def _alembic_config() -> Config:

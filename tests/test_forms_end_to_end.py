@@ -130,8 +130,8 @@ def test_forms_are_read_stored_and_reported_exactly(
     assert len(encrypted_problems) == 2
     assert encrypted_problems[0].startswith("Chưa thấy Biểu 01")
     assert encrypted_problems[1] == (
-        "Tệp 'Biểu 01 (có mật khẩu).xlsx' có mật khẩu, hệ thống không đọc được. "
-        "Đề nghị gửi lại tệp không đặt mật khẩu.")
+        "Tệp 'Biểu 01 (có mật khẩu).xlsx' có mật khẩu (hoặc được mã hóa), hệ thống không đọc "
+        "được. Đề nghị gửi lại tệp không đặt mật khẩu.")
 
     # The acknowledgement tells unit 1 exactly what to fix.
     mail = next(m for m in smtp_server.wait_for(6, timeout=10) if UNITS[1].email in m.rcpt_tos)

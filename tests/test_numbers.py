@@ -109,7 +109,7 @@ def test_format_number(value: int | Decimal, text: str) -> None:
     assert format_number(value) == text
 
 
-@given(st.integers(min_value=-(10**15), max_value=10**15))
+@given(st.integers(min_value=-(10**14) + 1, max_value=10**14 - 1))
 def test_integers_with_dot_thousands_round_trip(n: int) -> None:
     dotted = f"{n:,}".replace(",", ".")
     assert format_number(n) == dotted
@@ -125,6 +125,15 @@ def test_decimals_with_comma_round_trip(d: Decimal) -> None:
     result = parse_number(text, "decimal")
     assert result.status == "ok"
     assert result.value == d
+
+
+def test_numbers_too_large_to_keep_are_a_problem_not_a_crash() -> None:
+    # 1e308 in a form cell once overflowed PostgreSQL's numeric(18, 4) (hostile corpus).
+    for text in ("100.000.000.000.000", "-100000000000000"):
+        result = parse_number(text, "decimal")
+        assert result.status == "invalid" and "quá lớn" in result.reason, text
+    assert parse_number(1e308, "integer").status == "invalid"
+    assert parse_number("99.999.999.999.999", "integer").value == 99_999_999_999_999
 
 
 @given(st.text(max_size=30))

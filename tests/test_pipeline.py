@@ -211,3 +211,30 @@ def test_word_and_signed_pdf_of_one_document_are_linked(
     assert (word.doc_number, word.doc_symbol, signed.doc_symbol) == ("10", "BC-UBND", "BC-UBND")
     assert signed.same_document_as_id == word.id
     assert signed.digital_signer == "Nguyễn Văn An (UBND xã Tân Hưng); Trần Thị Bình"
+
+
+def test_a_reused_message_id_is_a_new_mail_but_a_second_delivery_is_not(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+
+    def report(n: int) -> bytes:
+        return unit_email(
+            sender=UNIT.email, sender_name="Văn thư", to=INBOX_ADDRESS,
+            subject="Báo cáo 6 tháng", body=f"Kính gửi, lần {n}",
+            files=[sample_report(UNIT.name, "Báo cáo 6 tháng", WHEN, n)], date=WHEN,
+            message_id="<same-id@x.vn>",  # a client that reuses Message-IDs
+        )
+
+    first = report(1)
+    pymap_server.deliver(first, WHEN)
+    # The same mail again through another route: only trace headers differ.
+    pymap_server.deliver(b"Received: from relay2.x.vn by mx; Mon, 26 May 2025\r\n" + first, WHEN)
+    pymap_server.deliver(report(2), WHEN)  # a different report under the same Message-ID
+    polled = poll_once(app)
+    assert polled.fetched == 3 and polled.duplicates == 1
+    with app.sessions() as session:
+        rows = list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+        assert [r.dedup_key.partition("#")[0] for r in rows] == ["<same-id@x.vn>"] * 2
+        assert [p.code for p in rows[1].problems] == ["message-id-reused"]
+        assert rows[0].problems == []
