@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv test lint demo bench clean
+.PHONY: venv test lint demo bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not full"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -23,6 +23,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Thousands of hostile messages and Office files per parser (tests/test_fuzz.py), ~10-15 min;
+# FUZZ_EXAMPLES=N sets the examples per target.
+fuzz: $(STAMP)
+	BAOCAO_FUZZ=long BAOCAO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/test_fuzz.py \
+		-p no:cacheprovider --hypothesis-show-statistics
 
 demo: $(STAMP)
 	$(PY) -m service.demo

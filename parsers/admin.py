@@ -287,7 +287,8 @@ class _Reader:
                     tcpr = _child(el, "tcPr")
                     span = _child(tcpr, "gridSpan") if tcpr is not None else None
                     width = _attr(span, "val") if span is not None else None
-                    step = int(width) if width and width.isdigit() else 1
+                    # isdecimal, not isdigit: "²" is a digit that int() refuses (a fuzz find).
+                    step = int(width) if width and width.isdecimal() else 1
                     tables[-1][2][0] += min(max(step, 1), 64)
             elif name == "tr":
                 _forget(el)

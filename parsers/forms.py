@@ -475,7 +475,8 @@ def _sheet_table(z: SafeZip, part: str, sheet: str, strings: list[str], budget: 
                 continue
             if event == "start":
                 r = el.get("r")
-                row_no = int(r) if r and r.isdigit() else row_no + 1
+                # isdecimal, not isdigit: "²" is a digit that int() refuses (a fuzz find).
+                row_no = int(r) if r and r.isdecimal() else row_no + 1
                 row, last_col = [], 0
                 continue
             if row:
@@ -539,7 +540,7 @@ def _docx_tables(z: SafeZip) -> list[_Table]:
             cells[-1][0].append(" ")
         elif name == "gridSpan" and cells:
             val = el.get(f"{{{_W_NS[0]}}}val") or el.get(f"{{{_W_NS[1]}}}val") or "1"
-            cells[-1][1][0] = max(1, min(int(val) if val.isdigit() else 1, _MAX_SPAN))
+            cells[-1][1][0] = max(1, min(int(val) if val.isdecimal() else 1, _MAX_SPAN))
         elif name == "tc" and cells and open_tables and rows:
             parts, span = cells.pop()
             _number, table, state = open_tables[-1]

@@ -177,7 +177,7 @@ def _pdf_date(value: Any) -> datetime | None:
     zone = text[14:].replace("'", "")
     if zone.startswith("Z"):
         return moment.replace(tzinfo=UTC)
-    if zone[:1] in ("+", "-") and zone[1:5].isdigit() and len(zone) >= 5:
+    if zone[:1] in ("+", "-") and zone[1:5].isdecimal() and len(zone) >= 5:  # not "²"
         sign = 1 if zone[0] == "+" else -1
         offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
         return moment.replace(tzinfo=timezone(sign * offset))

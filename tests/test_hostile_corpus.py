@@ -265,7 +265,7 @@ def test_processing_went_on_after_every_input(sqlite_run: Run) -> None:
     went_on(sqlite_run, ESCAPING)
 
 
-@pytest.mark.slow
+@pytest.mark.full
 @pytest.mark.postgres
 def test_processing_went_on_after_every_input_on_postgresql(postgres_run: Run) -> None:
     went_on(postgres_run, ESCAPING_PG)
