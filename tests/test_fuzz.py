@@ -277,9 +277,9 @@ def test_huge_headers_stay_fast() -> None:
         head + b"\r\n\r\n--B\r\n" + params + b"\r\n\r\nx\r\n--B\r\n"
         b"Content-Type: message/rfc822\r\n\r\n" + inner + b"\r\n--B--\r\n"
     )
-    start = time.perf_counter()
+    # Speed is measured in bench/, never asserted: a regression shows as a suite that takes
+    # minutes here (it did), not as a flaky threshold.
     env = parse_envelope(raw, RECEIVED)
-    assert time.perf_counter() - start < 3  # was minutes; ~0.5 s now
     assert env.attachments[0].filename == "a.pdf"
     assert env.attachments[1].data == inner.replace(b"\r\n", b"\n")  # as sent, not refolded
 
