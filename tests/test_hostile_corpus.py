@@ -236,7 +236,7 @@ def test_input_on_sqlite(entry: Entry, sqlite_run: Run) -> None:
     check(entry, sqlite_run.results[entry.name], sqlite_run.raws[entry.name], sqlite_run.archive)
 
 
-@pytest.mark.slow
+@pytest.mark.full
 @pytest.mark.postgres
 @pytest.mark.parametrize("entry", params(SMALL, BUGS, PG_BUGS))
 def test_input_on_postgresql(entry: Entry, postgres_run: Run) -> None:
