@@ -35,6 +35,10 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
+# A sender's clock can be wrong, but not by centuries: outside this a Date header is nonsense
+# (year 9999 also overflows the database's date range).
+PLAUSIBLE_YEARS = range(1900, 2201)
+
 AUTOMATIC_REASONS = {
     "auto-reply": "Thư trả lời tự động: không xử lý, không trả lời.",
     "bounce": "Thư báo lỗi gửi thư (bounce): không xử lý, không trả lời.",
@@ -323,7 +327,7 @@ def check_date(inp: IntakeInput, d: Decision) -> Decision:
     written = inp.envelope.date_header
     if written is None:
         return d
-    if not 1900 <= written.year <= 2200:
+    if written.year not in PLAUSIBLE_YEARS:
         return replace(d, problems=(*d.problems, ProblemNote(
             "date-mismatch",
             f"Ngày ghi trong thư không hợp lệ (năm {written.year}); hạn nộp được tính theo "

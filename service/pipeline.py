@@ -23,8 +23,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from mailer.authresults import forgery_reason, read_auth_results
@@ -46,6 +44,7 @@ from service.bootstrap import App
 from service.bounces import record_bounce
 from service.forms import load_form_spec
 from service.intake import (
+    PLAUSIBLE_YEARS,
     Decision,
     FileReport,
     FormReading,
@@ -65,6 +64,7 @@ from service.sandbox import Outcome as SandboxOutcome
 from service.sandbox import run_limited
 from service.snapshots import load_rounds, load_units
 from store import lease
+from store.db import UNAVAILABLE
 from store.errors import ArchiveError
 from store.models import (
     Attachment,
@@ -79,9 +79,7 @@ log = logging.getLogger(__name__)
 
 LEASE_TTL = timedelta(minutes=10)
 # Failures of the machinery rather than of a message: never recorded as a "failed" message.
-INFRASTRUCTURE: tuple[type[Exception], ...] = (
-    ArchiveError, OperationalError, InterfaceError, PoolTimeoutError,
-)
+INFRASTRUCTURE: tuple[type[Exception], ...] = (ArchiveError, *UNAVAILABLE)
 WORD_KINDS = frozenset({"docx", "docm"})
 EXCEL_KINDS = frozenset({"xlsx", "xlsm"})
 
@@ -373,7 +371,7 @@ def _message_row(
 
 def _plausible(when: datetime | None) -> datetime | None:
     """A sender's Date header, unless it is absurd (year 9999 overflows the database's range)."""
-    if when is None or not 1900 <= when.year <= 2200:
+    if when is None or when.year not in PLAUSIBLE_YEARS:
         return None
     return when
 

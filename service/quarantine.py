@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from mailer.message import parse_envelope
@@ -113,14 +113,6 @@ def list_held(session: Session, *, include_reviewed: bool = False) -> list[HeldI
         query = query.where(InboundMessage.outcome == "quarantined",
                             InboundMessage.review.is_(None))
     return [_item(m) for m in session.scalars(query)]
-
-
-def held_count(session: Session) -> int:
-    return session.scalar(
-        select(func.count(InboundMessage.id)).where(
-            InboundMessage.outcome == "quarantined", InboundMessage.review.is_(None)
-        )
-    ) or 0
 
 
 def get_message(session: Session, message_id: int) -> InboundMessage:

@@ -28,8 +28,6 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from mailer.errors import MailerError
 from service.bootstrap import App
@@ -38,13 +36,13 @@ from service.outbox import send_pending
 from service.pipeline import PollerBusy, poll_once
 from service.reminders import queue_reminders
 from service.summary_jobs import queue_summaries
+from store.db import UNAVAILABLE
 from store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
 IDLE_RENEW_SECONDS = 25 * 60
-DB_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeoutError)
-SEND_ERRORS: tuple[type[Exception], ...] = (StoreError, *DB_ERRORS)
+SEND_ERRORS: tuple[type[Exception], ...] = (StoreError, *UNAVAILABLE)
 JOB_NAMES = {"poll": "đọc hộp thư", "outbox": "gửi thư"}
 RECONNECT_DELAYS = (1, 2, 5, 10, 30, 60)
 MISFIRE_GRACE = 6 * 3600  # a job missed by less than this still runs once after downtime
@@ -86,7 +84,7 @@ class Service:
             self._fault("poll", f"Không đọc được hộp thư: {exc}")
         except StoreError as exc:
             self._fault("poll", f"Kho lưu thư gốc chưa ghi được: {exc}")
-        except DB_ERRORS as exc:
+        except UNAVAILABLE as exc:
             self._fault("poll", f"Cơ sở dữ liệu chưa dùng được: {db_reason(exc)}")
         finally:
             self.poll_lock.release()

@@ -18,11 +18,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.models import metadata
 
 __all__ = [
+    "UNAVAILABLE",
     "check",
     "current_revision",
     "downgrade",
@@ -31,6 +34,10 @@ __all__ = [
     "session_factory",
     "upgrade",
 ]
+
+# The database cannot be used right now (locked, restarting, unreachable, pool exhausted):
+# a reason to retry later, never a verdict on the message being handled.
+UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeoutError)
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
