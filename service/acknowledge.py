@@ -1,7 +1,8 @@
 """The acknowledgement a unit receives for each message: queued in the outbox, never sent inline.
 
 Queuing in the same transaction as the submission means a crash can lose neither: both exist or
-neither does. The outbox key makes a second queueing of the same acknowledgement a no-op.
+neither does. The outbox key makes a second queueing of the same acknowledgement a no-op; a
+sender address we cannot write to is reported back (the pipeline makes it a problem).
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailer.compose import make_message_id
 from mailer.message import Envelope
 from service.bootstrap import App
 from service.deadlines import format_date, format_datetime
 from service.intake import Decision, FileReport
+from service.outbox import Enqueued, Queued, enqueue, key_exists
 from service.render import human_size, render_email
-from store.models import InboundMessage, Outbox, Submission
+from store.models import InboundMessage, Submission
 
 NOT_READ = "lưu nguyên bản, chưa đọc được nội dung"
 
@@ -92,31 +93,20 @@ def acknowledgement_context(
 def queue_acknowledgement(
     session: Session, app: App, message: InboundMessage, envelope: Envelope,
     decision: Decision, submission: Submission | None, files: Sequence[FileReport],
-) -> int:
-    """Add the acknowledgement to the outbox; returns 1 if queued, 0 if it already was."""
+) -> Enqueued:
+    """Add the acknowledgement to the outbox (once per key); UNDELIVERABLE: nobody to write to."""
     if not envelope.sender:
-        return 0
+        return Enqueued(Queued.UNDELIVERABLE, "thư không có địa chỉ người gửi")
     key = acknowledgement_key(message, decision, submission)
-    if session.scalar(select(Outbox.id).where(Outbox.key == key)) is not None:
-        return 0
+    if key_exists(session, key):
+        return Enqueued(Queued.EXISTS)
     first_on_time = submission is not None and _first_on_time(session, submission)
     context = acknowledgement_context(app, message, decision, submission, files, first_on_time)
-    email = render_email("acknowledgement", context)
-    session.add(Outbox(
-        key=key,
-        kind="acknowledgement",
-        to_addr=envelope.sender,
-        subject=email.subject,
-        body_text=email.text,
-        body_html=email.html,
-        message_id_header=make_message_id(key, app.settings.message_id_domain),
+    return enqueue(
+        session, app, key=key, kind="acknowledgement", to=(envelope.sender,),
+        email=render_email("acknowledgement", context), now=app.clock(),
         in_reply_to=envelope.message_id,
         round_id=decision.round.id if decision.round else None,
         unit_id=decision.unit.id if decision.unit else None,
         submission_id=submission.id if submission else None,
-        status="pending",
-        attempts=0,
-        next_attempt_at=app.clock(),
-        created_at=app.clock(),
-    ))
-    return 1
+    )

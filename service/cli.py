@@ -70,6 +70,16 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def send_and_report(app: App) -> None:
+    """Send the outbox; a row that cannot be sent is listed with its reason, never fatal."""
+    from service.outbox import send_pending
+
+    report = send_pending(app)
+    console.print(report.summary(), highlight=False)
+    for failure in report.failures:
+        err_console.print(f"  [red]Không gửi được[/red] {failure}", highlight=False)
+
+
 def parse_date_option(
     _ctx: click.Context, param: click.Parameter, value: str | None
 ) -> Any:
@@ -330,7 +340,6 @@ def form_template(obj: Context, spec: str, out: Path, no_units: bool) -> None:
 @friendly_errors
 def poll(obj: Context, once: bool, no_send: bool) -> None:
     """Đọc thư mới trong hộp thư chung, ghi nhận và xếp thư xác nhận vào hộp thư đi."""
-    from service.outbox import send_pending
     from service.pipeline import PollerBusy, poll_once
 
     app = obj.app()
@@ -351,7 +360,7 @@ def poll(obj: Context, once: bool, no_send: bool) -> None:
         sys.exit(1)
     console.print(report.summary())
     if not no_send:
-        console.print(send_pending(app).summary())
+        send_and_report(app)
 
 
 @cli.command()
@@ -363,7 +372,6 @@ def poll(obj: Context, once: bool, no_send: bool) -> None:
 @friendly_errors
 def summary(obj: Context, round_code: str, out: Path | None, send: bool) -> None:
     """Bảng tổng hợp (.xlsx) và dự thảo báo cáo tổng hợp (.docx) của một đợt."""
-    from service.outbox import send_pending
     from service.summaries import build_report, build_workbook
     from service.summary_data import load_summary_data
     from service.summary_jobs import Occasion, queue_summary
@@ -385,7 +393,7 @@ def summary(obj: Context, round_code: str, out: Path | None, send: bool) -> None
             raise ValueError("Chưa cấu hình office.summary_to (người nhận tổng hợp).")
         stamp = now.strftime("%Y%m%dT%H%M%S")
         queue_summary(app, round_code, Occasion("on-demand", f"on-demand-{stamp}"), now)
-        console.print(send_pending(app).summary())
+        send_and_report(app)
 
 
 @cli.command()
@@ -396,7 +404,6 @@ def summary(obj: Context, round_code: str, out: Path | None, send: bool) -> None
 def remind(obj: Context, round_code: str | None, dry_run: bool) -> None:
     """Nhắc các đơn vị chưa nộp (theo lịch nhắc của đợt), ngay bây giờ."""
     from service.calendar import TZ
-    from service.outbox import send_pending
     from service.reminders import preview_reminders, queue_reminders, stage_text
 
     app = obj.app()
@@ -413,7 +420,7 @@ def remind(obj: Context, round_code: str | None, dry_run: bool) -> None:
         return
     report = queue_reminders(app, app.clock(), round_code=round_code, respect_hour=False)
     console.print(report.summary())
-    console.print(send_pending(app).summary())
+    send_and_report(app)
 
 
 @cli.command()
@@ -423,7 +430,7 @@ def run(obj: Context) -> None:
     """Chạy dịch vụ: đọc thư (IDLE), gửi thư, nhắc hạn, gửi tổng hợp theo lịch. Dừng: Ctrl+C."""
     from service.runner import run_service
 
-    run_service(obj.app())
+    sys.exit(run_service(obj.app()))
 
 
 @cli.group()
@@ -436,19 +443,18 @@ def outbox() -> None:
 @friendly_errors
 def outbox_send(obj: Context) -> None:
     """Gửi các thư đang chờ trong hộp thư đi."""
-    from service.outbox import send_pending
 
-    console.print(send_pending(obj.app()).summary())
+    send_and_report(obj.app())
 
 
 @outbox.command("list")
-@click.option("--status", type=click.Choice(["pending", "sent", "failed"]))
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed"]))
 @click.pass_obj
 @friendly_errors
 def outbox_list(obj: Context, status: str | None) -> None:
     """Liệt kê thư trong hộp thư đi."""
     app = obj.app()
-    labels = {"pending": "Chờ gửi", "sent": "Đã gửi", "failed": "Lỗi"}
+    labels = {"pending": "Chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Lỗi"}
     table = Table(title="Hộp thư đi")
     for header in ("#", "Loại", "Gửi tới", "Tiêu đề", "Trạng thái", "Lỗi"):
         table.add_column(header)
@@ -578,9 +584,8 @@ def quarantine_assign(obj: Context, message_id: int, unit_code: str, round_code:
         console.print(f"Đã thêm địa chỉ {result.address_added} cho {result.unit}.",
                       highlight=False)
     if result.mails_queued and not no_send:
-        from service.outbox import send_pending
 
-        console.print(send_pending(app).summary(), highlight=False)
+        send_and_report(app)
 
 
 @quarantine.command("reject")

@@ -20,10 +20,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from mailer.inbox import Inbox, InboxAuthError, InboxCommandError, InboxConnectionError
 from mailer.smtp import SmtpSender
 from service.config import ConfigError, Settings, load_settings
+from service.post_actions import pending_count
 from store.db import check, current_revision, head_revision, make_engine
 
 __all__ = ["Check", "exit_status", "run_checks"]
@@ -96,6 +98,8 @@ def _database_checks_quietly(settings: Settings) -> list[Check]:
                           "Cách sửa: chạy `baocao db upgrade`."), skipped]
         database = Check("Cơ sở dữ liệu", True, f"{shown}: phiên bản mới nhất ({head}).")
         problems = check(engine)
+        with Session(engine) as session:
+            owed = pending_count(session)
     except ImportError as exc:
         return [Check("Cơ sở dữ liệu", False,
                       f"Thiếu thư viện kết nối cho {shown} ({exc.name}). Cách sửa: cài "
@@ -113,7 +117,20 @@ def _database_checks_quietly(settings: Settings) -> list[Check]:
                                 "Mô hình và migration chưa khớp: " + "; ".join(problems)
                                 + ". Cách sửa: cài lại đúng phiên bản baocao rồi chạy "
                                 "`baocao db upgrade`; nếu vẫn lỗi, báo người phát triển.")]
-    return [database, Check("Mô hình dữ liệu", True, "Mô hình dữ liệu khớp với migration.")]
+    return [database, Check("Mô hình dữ liệu", True, "Mô hình dữ liệu khớp với migration."),
+            _post_action_check(owed)]
+
+
+def _post_action_check(owed: int) -> Check:
+    if not owed:
+        return Check("Thao tác sau khi đọc thư", True,
+                     "Không thư nào còn chờ đánh dấu/chuyển thư mục trên máy chủ.",
+                     required=False)
+    return Check("Thao tác sau khi đọc thư", False,
+                 f"{owed} thư đã ghi nhận còn chờ thao tác imap.post_action trên máy chủ IMAP; "
+                 "lần đọc thư sau sẽ làm tiếp. Nếu số này không giảm: xem nhật ký (máy chủ từ "
+                 "chối lệnh?) và kiểm tra imap.post_action, quyền tạo/chuyển thư mục.",
+                 required=False)
 
 
 # --- archive -------------------------------------------------------------------------------

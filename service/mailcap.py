@@ -15,20 +15,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailer.compose import make_message_id
+from mailer.addresses import split_addresses
 from service.bootstrap import App
 from service.calendar import TZ
 from service.deadlines import format_date
+from service.outbox import enqueue, key_exists
 from service.render import render_email
 from store.models import Outbox
 
 CAPPED_KINDS: tuple[str, ...] = ("acknowledgement", "reminder")
 CAP_NOTICE_KIND = "cap-notice"
-
-
-def split_addresses(to_addr: str) -> tuple[str, ...]:
-    """The addresses in an outbox `to_addr` ("a@x.vn" or "a@x.vn, b@x.vn"), as written."""
-    return tuple(a.strip() for a in to_addr.split(",") if a.strip())
 
 
 def _normalise(address: str) -> str:
@@ -93,22 +89,9 @@ def queue_cap_notice(
     """Queue the day's single "no more automatic replies today" notice; 1 if queued, else 0."""
     day = local_day(now)
     key = cap_notice_key(address, day)
-    if session.scalar(select(Outbox.id).where(Outbox.key == key)) is not None:
+    if key_exists(session, key):
         return 0
     email = render_email("cap_notice", cap_notice_context(
         app, address, day, app.settings.schedule.daily_cap))
-    session.add(Outbox(
-        key=key,
-        kind=CAP_NOTICE_KIND,
-        to_addr=address.strip(),
-        subject=email.subject,
-        body_text=email.text,
-        body_html=email.html,
-        message_id_header=make_message_id(key, app.settings.message_id_domain),
-        in_reply_to=in_reply_to,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    ))
-    return 1
+    return enqueue(session, app, key=key, kind=CAP_NOTICE_KIND, to=(address,), email=email,
+                   now=now, in_reply_to=in_reply_to).queued

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailer.compose import make_message_id
 from service.bootstrap import App
 from service.deadlines import format_datetime
+from service.outbox import enqueue, key_exists
 from service.render import render_email
-from store.models import InboundMessage, Outbox
+from store.models import InboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def queue_office_notice(
         log.warning("Chưa cấu hình office.summary_to: không gửi được thông báo '%s'", title)
         return 0
     key = f"notice:{message.dedup_key}"
-    if session.scalar(select(Outbox.id).where(Outbox.key == key)) is not None:
+    if key_exists(session, key):
         return 0
     email = render_email("office_notice", {
         "office_name": app.settings.office.name,
@@ -42,19 +41,5 @@ def queue_office_notice(
         "received_at": format_datetime(message.received_at),
         "message_ref": message.id,
     })
-    now = app.clock()
-    session.add(Outbox(
-        key=key,
-        kind=NOTICE_KIND,
-        to_addr=", ".join(recipients),
-        subject=email.subject,
-        body_text=email.text,
-        body_html=email.html,
-        message_id_header=make_message_id(key, app.settings.message_id_domain),
-        unit_id=message.unit_id,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    ))
-    return 1
+    return enqueue(session, app, key=key, kind=NOTICE_KIND, to=recipients, email=email,
+                   now=app.clock(), unit_id=message.unit_id).queued

@@ -29,8 +29,9 @@ from service.intake import (
     decide,
 )
 from service.matching import RoundInfo, UnitInfo, normalise_address
-from service.pipeline import Snapshot, prepare, record_decision
-from service.snapshots import load_rounds, load_units, round_info, unit_info
+from service.prepare import prepare, read_pieces
+from service.record import record_decision
+from service.snapshots import load_snapshot, round_info, unit_info
 from store.models import (
     Attachment,
     InboundMessage,
@@ -193,7 +194,7 @@ def assign(
             )
         address = normalise_address(message.sender)
         add_address = remember_address and _address_to_add(session, address, unit)
-        snapshot = Snapshot(load_units(session), load_rounds(session))
+        snapshot = load_snapshot(session)
         raw = app.archive.get(message.sha256)
         old_reason = message.reason or ""
         hold_code = message.hold_code
@@ -205,13 +206,14 @@ def assign(
             f"Không gán được thư số {message_id} cho {unit.name}: {decision.reason} "
             + ("Hãy chỉ rõ đợt bằng --round MÃ_ĐỢT." if decision.round is None else "")
         )
+    pieces = read_pieces(app, decision, prepared.files)  # sandboxed, before the transaction
     with app.sessions() as session, session.begin():
         message = get_message(session, message_id)
         _pending(message)  # a second reviewer may have been quicker
         session.execute(delete(Problem).where(Problem.inbound_message_id == message.id))
         session.execute(delete(Attachment).where(Attachment.inbound_message_id == message.id))
         session.flush()
-        queued = record_decision(session, app, message, prepared, decision)
+        queued = record_decision(session, app, message, prepared, decision, pieces)
         message.hold_code = hold_code
         message.review = "assigned"
         message.reviewed_at = now

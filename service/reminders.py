@@ -16,14 +16,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mailer.compose import make_message_id
 from service.bootstrap import App
 from service.calendar import TZ, WorkCalendar
 from service.deadlines import format_date
 from service.matching import RoundInfo, UnitInfo
+from service.outbox import Enqueued, Queued, enqueue, key_exists
 from service.render import render_email
 from service.snapshots import load_rounds, load_units
 from store.models import Outbox, Submission
@@ -256,46 +255,14 @@ def preview_reminders(app: App, now: datetime, round_code: str | None = None) ->
     return plans
 
 
-def add_once(session: Session, row: Outbox) -> bool:
-    """Insert unless the key exists; True if inserted.
-
-    Checked first for the common case, and inside a savepoint because another instance may
-    insert the same key between our check and our flush: the unique constraint then wins and
-    the rest of this run's rows are kept.
-    """
-    if session.scalar(select(Outbox.id).where(Outbox.key == row.key)) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        log.info("Thư %s đã được một tiến trình khác xếp vào hộp thư đi.", row.key)
-        return False
-    return True
-
-
-def _outbox_row(
-    app: App, key: str, kind: str, to: Sequence[str], context: dict[str, Any], template: str,
-    now: datetime, round_id: int, unit_id: int | None, stage: int,
-) -> Outbox:
-    email = render_email(template, context)
-    return Outbox(
-        key=key,
-        kind=kind,
-        to_addr=", ".join(to),
-        subject=email.subject,
-        body_text=email.text,
-        body_html=email.html,
-        message_id_header=make_message_id(key, app.settings.message_id_domain),
-        round_id=round_id,
-        unit_id=unit_id,
-        stage=stage_label(stage),
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
+def _queue(
+    app: App, session: Session, key: str, kind: str, to: Sequence[str], context: dict[str, Any],
+    template: str, now: datetime, round_id: int, unit_id: int | None, stage: int,
+) -> Enqueued:
+    if key_exists(session, key):  # before rendering: most runs find every key queued already
+        return Enqueued(Queued.EXISTS)
+    return enqueue(session, app, key=key, kind=kind, to=to, email=render_email(template, context),
+                   now=now, round_id=round_id, unit_id=unit_id, stage=stage_label(stage))
 
 
 def reminder_context(app: App, plan: ReminderPlan, today: date) -> dict[str, Any]:
@@ -363,12 +330,15 @@ def queue_reminders(
                 report.no_address.append(f"{plan.round.code}: {plan.unit.name}")
                 continue
             key = reminder_key(plan.round.code, plan.unit.code, plan.stage)
-            row = _outbox_row(app, key, REMINDER_KIND, to, reminder_context(app, plan, today),
-                              "reminder", now, plan.round.id, plan.unit.id, plan.stage)
-            if add_once(session, row):
+            result = _queue(app, session, key, REMINDER_KIND, to,
+                            reminder_context(app, plan, today), "reminder", now, plan.round.id,
+                            plan.unit.id, plan.stage)
+            if result.status == Queued.QUEUED:
                 report.queued += 1
-            else:
+            elif result.status == Queued.EXISTS:
                 report.already_queued += 1
+            else:
+                report.no_address.append(f"{plan.round.code}: {plan.unit.name} ({result.reason})")
         report.overdue_lists = _queue_overdue(app, session, rounds, units, submitted, today, now)
     log.info(report.summary())
     return report
@@ -397,8 +367,6 @@ def _queue_overdue(
             continue
         key = overdue_key(overdue.round.code, today)
         context = overdue_context(app, overdue, today)
-        row = _outbox_row(app, key, OVERDUE_KIND, to, context, "overdue", now,
-                          overdue.round.id, None, stage)
-        if add_once(session, row):
-            queued += 1
+        queued += _queue(app, session, key, OVERDUE_KIND, to, context, "overdue", now,
+                         overdue.round.id, None, stage).queued
     return queued

@@ -4,14 +4,16 @@
   within seconds; the IDLE is renewed every 25 minutes, before servers drop it at 29, and any
   error reconnects after a back-off); plus an interval poll as a safety net and for servers
   without IDLE;
-- outbox: every `schedule.outbox_seconds`;
+- outbox: ONE sender thread per process, every `schedule.outbox_seconds` and whenever something
+  was queued (other jobs only wake it; rows are claimed, so other processes may send too);
 - reminders: working days at `schedule.reminder_hour`;
 - summaries: weekly and the working day after a deadline, at `schedule.summary_hour`.
 
 APScheduler 3 in Asia/Ho_Chi_Minh; every job has an explicit id, `max_instances=1` and
 `coalesce=True`, so after downtime each job runs once, not once per missed slot. Every job is
 idempotent (outbox keys, the poll lease), so running late or twice sends nothing twice.
-SIGTERM/SIGINT let the current step finish, then the process exits with status 0.
+SIGTERM/SIGINT let the current step finish, then the process exits with status 0. A SQLite file
+deleted or replaced under the running service (DatabaseGone) stops it with status 3.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from service.pipeline import PollerBusy, poll_once
 from service.reminders import queue_reminders
 from service.summary_jobs import queue_summaries
 from store.db import UNAVAILABLE
-from store.errors import StoreError
+from store.errors import DatabaseGone, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ SEND_ERRORS: tuple[type[Exception], ...] = (StoreError, *UNAVAILABLE)
 JOB_NAMES = {"poll": "đọc hộp thư", "outbox": "gửi thư"}
 RECONNECT_DELAYS = (1, 2, 5, 10, 30, 60)
 MISFIRE_GRACE = 6 * 3600  # a job missed by less than this still runs once after downtime
+EXIT_DATABASE_GONE = 3
 
 
 @dataclass
@@ -59,6 +62,9 @@ class Service:
     idle_thread: threading.Thread | None = None
     extra_jobs: list[tuple[str, Callable[[], Any], Any]] = field(default_factory=list)
     faults: dict[str, str] = field(default_factory=dict)  # job → the fault last logged
+    wake_sender: threading.Event = field(default_factory=threading.Event)
+    sender_thread: threading.Thread | None = None
+    fatal: str | None = None  # why the service stopped by itself (exit status 3)
 
     # --- jobs: one line each into service functions -------------------------------------------
 
@@ -71,14 +77,20 @@ class Service:
         if not self.poll_lock.acquire(blocking=False):
             return True
         try:
-            report = poll_once(self.app)
-            if report.fetched:
-                log.info(report.summary())
+            # Mail that arrived while a batch was being read is read at once, not at the next
+            # IDLE notice: poll again until a poll finds nothing new.
+            while not self.stop.is_set():
+                report = poll_once(self.app)
+                if not report.fetched:
+                    break
                 self.send()
             self._recovered("poll")
             return True
         except PollerBusy as exc:
             log.info(str(exc))
+            return True
+        except DatabaseGone as exc:
+            self._stop_fatally(str(exc))
             return True
         except MailerError as exc:
             self._fault("poll", f"Không đọc được hộp thư: {exc}")
@@ -102,25 +114,59 @@ class Service:
         if self.faults.pop(job, None) is not None:
             log.info("Đã hoạt động lại bình thường (%s).", JOB_NAMES.get(job, job))
 
+    def _stop_fatally(self, reason: str) -> None:
+        if self.fatal is None:
+            log.critical("%s baocao dừng.", reason)
+        self.fatal = reason
+        self.stop.set()
+        self.wake_sender.set()
+
     def remind(self) -> None:
-        report = queue_reminders(self.app, self.app.clock())
+        try:
+            report = queue_reminders(self.app, self.app.clock())
+        except DatabaseGone as exc:
+            self._stop_fatally(str(exc))
+            return
         if report.queued or report.overdue_lists:
             log.info(report.summary())
             self.send()
 
     def summarise(self) -> None:
-        if queue_summaries(self.app, self.app.clock()).queued:
+        try:
+            queued = queue_summaries(self.app, self.app.clock()).queued
+        except DatabaseGone as exc:
+            self._stop_fatally(str(exc))
+            return
+        if queued:
             self.send()
 
     def send(self) -> None:
+        """Wake the sender thread; only that thread sends (no two senders in one process)."""
+        self.wake_sender.set()
+
+    def send_now(self) -> None:
+        """One pass over the outbox, on the calling thread (the sender thread's step)."""
         try:
             report = send_pending(self.app)
+        except DatabaseGone as exc:
+            self._stop_fatally(str(exc))
+            return
         except SEND_ERRORS as exc:
             self._fault("outbox", f"Hộp thư đi chưa dùng được: {db_reason(exc)}")
             return
         self._recovered("outbox")
-        if report.sent or report.retry_later or report.failed:
-            log.info(report.summary())
+        for failure in report.failures:
+            log.error("Không gửi được thư %s", failure)
+
+    def sender_loop(self) -> None:
+        """Send what is due every `schedule.outbox_seconds`, and at once when woken."""
+        interval = self.app.settings.schedule.outbox_seconds
+        while not self.stop.is_set():
+            self.wake_sender.wait(timeout=interval)
+            self.wake_sender.clear()
+            if self.stop.is_set():
+                break
+            self.send_now()
 
     def poll_until_done(self) -> None:
         """Poll; after a failure retry with back-off (1 s … 60 s) until it works or we stop."""
@@ -171,8 +217,6 @@ class Service:
                           "misfire_grace_time": MISFIRE_GRACE},
         )
         scheduler.add_job(self.poll, IntervalTrigger(seconds=schedule.poll_seconds), id="poll")
-        scheduler.add_job(self.send, IntervalTrigger(seconds=schedule.outbox_seconds),
-                          id="outbox")
         # Reminders and summaries check the working day and hour themselves and are idempotent:
         # run them hourly (and once now, to catch up after downtime) rather than trusting one
         # daily slot that a restart at 08:01 would miss.
@@ -184,6 +228,9 @@ class Service:
             scheduler.add_job(func, trigger, id=job_id)
         scheduler.start()
         self.scheduler = scheduler
+        self.sender_thread = threading.Thread(target=self.sender_loop, name="outbox-sender",
+                                              daemon=True)
+        self.sender_thread.start()
         self.idle_thread = threading.Thread(target=self.idle_loop, name="imap-idle", daemon=True)
         self.idle_thread.start()
         log.info("baocao đang chạy: hộp thư %s, múi giờ Asia/Ho_Chi_Minh.",
@@ -191,10 +238,12 @@ class Service:
 
     def shutdown(self) -> None:
         self.stop.set()
+        self.wake_sender.set()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)  # lets a running job finish its step
-        if self.idle_thread is not None:
-            self.idle_thread.join(timeout=30)
+        for thread in (self.idle_thread, self.sender_thread):
+            if thread is not None:
+                thread.join(timeout=30)
         log.info("baocao đã dừng.")
 
 
@@ -206,8 +255,8 @@ def db_reason(exc: BaseException) -> str:
 
 
 def run_service(app: App, extra_jobs: list[tuple[str, Callable[[], Any], Any]] | None = None
-                ) -> None:
-    """Run until SIGTERM or SIGINT."""
+                ) -> int:
+    """Run until SIGTERM or SIGINT (exit status 0), or until the database is gone (3)."""
     service = Service(app, extra_jobs=list(extra_jobs or []))
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -223,3 +272,4 @@ def run_service(app: App, extra_jobs: list[tuple[str, Callable[[], Any], Any]] |
             pass
     finally:
         service.shutdown()
+    return EXIT_DATABASE_GONE if service.fatal else 0

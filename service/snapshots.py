@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -49,3 +52,15 @@ def load_units(session: Session, *, active_only: bool = True) -> list[UnitInfo]:
 def load_rounds(session: Session) -> list[RoundInfo]:
     query = select(Round).options(selectinload(Round.targets)).order_by(Round.id)
     return [round_info(r) for r in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Units and rounds as plain data, loaded once per poll."""
+
+    units: Sequence[UnitInfo]
+    rounds: Sequence[RoundInfo]
+
+
+def load_snapshot(session: Session) -> Snapshot:
+    return Snapshot(load_units(session), load_rounds(session))

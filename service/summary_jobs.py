@@ -10,14 +10,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select
-
-from mailer.compose import make_message_id
 from service.bootstrap import App
 from service.calendar import TZ, WorkCalendar
 from service.config import WEEKDAYS
 from service.matching import RoundInfo
-from service.outbox import attachments_json
+from service.outbox import Queued, enqueue, key_exists
 from service.render import render_email
 from service.snapshots import load_rounds
 from service.summaries import (
@@ -27,7 +24,6 @@ from service.summaries import (
     summary_filenames,
 )
 from service.summary_data import load_summary_data
-from store.models import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -80,38 +76,28 @@ class SummaryReport:
 
 
 def queue_summary(app: App, round_code: str, occasion: Occasion, now: datetime) -> bool:
-    """Build the two files, archive them, queue one mail to Nội vụ; False if already queued."""
-    recipients = app.settings.office.summary_to
+    """Build the two files, archive them, queue one mail to Nội vụ; False if already queued.
+
+    The files are built from a read-only session; only the final insert writes, so building a
+    workbook of thousands of units never holds the database's write lock.
+    """
     key = f"summary:{round_code}:{occasion.key}"
-    with app.sessions() as session, session.begin():
-        if session.scalar(select(Outbox.id).where(Outbox.key == key)) is not None:
+    with app.sessions() as session:
+        if key_exists(session, key):
             return False
         data = load_summary_data(session, round_code, app.settings.office, now)
-        xlsx_name, docx_name = summary_filenames(data)
-        files = [
-            (xlsx_name, XLSX, build_workbook(data)),
-            (docx_name, DOCX, build_report(data)),
-        ]
-        stored = [(name, ctype, app.archive.put(blob, ".bin")) for name, ctype, blob in files]
-        email = render_email("summary", summary_email_context(data, occasion.kind))
-        round_id = data.status.round.id
-        session.add(Outbox(
-            key=key,
-            kind="summary",
-            stage=occasion.key,
-            to_addr=", ".join(recipients),
-            subject=email.subject,
-            body_text=email.text,
-            body_html=email.html,
-            message_id_header=make_message_id(key, app.settings.message_id_domain),
-            round_id=round_id,
-            attachments_json=attachments_json(stored),
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        ))
-    return True
+    xlsx_name, docx_name = summary_filenames(data)
+    files = [
+        (xlsx_name, XLSX, build_workbook(data)),
+        (docx_name, DOCX, build_report(data)),
+    ]
+    stored = [(name, ctype, app.archive.put(blob, ".bin")) for name, ctype, blob in files]
+    email = render_email("summary", summary_email_context(data, occasion.kind))
+    with app.sessions() as session, session.begin():
+        result = enqueue(session, app, key=key, kind="summary", to=app.settings.office.summary_to,
+                         email=email, now=now, round_id=data.status.round.id,
+                         stage=occasion.key, attachments=stored)
+    return result.status == Queued.QUEUED
 
 
 def queue_summaries(app: App, now: datetime) -> SummaryReport:

@@ -8,6 +8,8 @@ office) migrates exactly that schema.
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.errors import DatabaseGone
 from store.models import metadata
 
 __all__ = [
@@ -57,8 +60,46 @@ def make_engine(url: str) -> Engine:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            watch = FileWatch(Path(database).expanduser())
+            event.listen(engine, "connect", lambda *_: watch.check())
+            event.listen(engine, "begin", lambda *_: watch.check())
         return engine
     return create_engine(parsed, pool_pre_ping=True)
+
+
+class FileWatch:
+    """The SQLite file this engine opened, by device and inode: checked at every transaction.
+
+    Deleting or replacing the file under a running service (a mistaken cleanup, a restore over
+    it) leaves open connections writing into an unlinked inode; a stat() per transaction turns
+    that into DatabaseGone before anything is written.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._identity: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            raise DatabaseGone(
+                f"Tệp cơ sở dữ liệu {self.path} đã bị xóa trong lúc baocao đang chạy. Dừng lại "
+                "để không ghi vào tệp đã xóa; khôi phục tệp (hoặc chạy `baocao db upgrade` để "
+                "tạo mới) rồi khởi động lại."
+            ) from None
+        identity = (stat.st_dev, stat.st_ino)
+        with self._lock:
+            if self._identity is None:
+                self._identity = identity
+            elif identity != self._identity:
+                raise DatabaseGone(
+                    f"Tệp cơ sở dữ liệu {self.path} đã bị thay bằng một tệp khác trong lúc baocao "
+                    "đang chạy. Dừng lại để không ghi lẫn vào hai tệp; khởi động lại baocao để "
+                    "dùng tệp mới."
+                )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

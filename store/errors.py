@@ -17,3 +17,11 @@ class ArchiveError(StoreError):
     Usually the disk is full or the directory is not writable; the message (Vietnamese)
     names the directory so an administrator can act on it.
     """
+
+
+class DatabaseGone(StoreError):
+    """Raised when the SQLite file in use was deleted or replaced by another file.
+
+    Writing on would record submissions into a file nobody will ever open again (an unlinked
+    inode), so the service stops loudly instead; the message (Vietnamese) names the file.
+    """

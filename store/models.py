@@ -70,7 +70,9 @@ OUTCOMES: tuple[str, ...] = (
     "ignored",
     "failed",
 )
-OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sent", "failed")
+# "sending": claimed by one sender (claimed_by, claimed_at) between its claim and the SMTP
+# server's answer; a claim whose sender died is handed back to "pending" (service.outbox).
+OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sending", "sent", "failed")
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -276,6 +278,13 @@ class InboundMessage(Base):
     review: Mapped[str | None]
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str | None]
+    # The IMAP post-action (imap.post_action) still owed to this message: written with the
+    # record, cleared once done on the server, so a crash between the two is reconciled.
+    pending_action: Mapped[str | None] = mapped_column(index=True)
+    action_done_at: Mapped[datetime | None]
+    # sha256 of what the mail says (normalised body text, decoded attachments): the same mail
+    # re-encoded by a mailbox migration has the same key (service.dedup).
+    content_key: Mapped[str | None]
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     candidate_unit: Mapped[Unit | None] = relationship(foreign_keys=[candidate_unit_id])
@@ -435,6 +444,8 @@ class Outbox(Base):
     # live in the archive so a retry sends exactly what was built.
     attachments_json: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(default="pending", server_default="pending")
+    claimed_by: Mapped[str | None]  # "host:pid" of the sender holding a "sending" row
+    claimed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -115,6 +115,7 @@ class Trials:
     # (messages recorded, acknowledgements sent) after each kill
     progress: list[tuple[int, int]] = field(default_factory=list)
     exited_early: int = 0  # the service stopped by itself before its kill (must stay 0)
+    at_points: list[str] = field(default_factory=list)  # kills that landed on a crash point
 
 
 def _command(config: Path, *args: str) -> list[str]:
@@ -124,24 +125,36 @@ def _command(config: Path, *args: str) -> list[str]:
 def run_trials(
     config: Path, password: str, trials: int, seed: int,
     progress: Callable[[], tuple[int, int]], window: tuple[float, float] = (0.3, 4.0),
-    before: Callable[[int], None] = lambda _: None,
+    before: Callable[[int], None] = lambda _: None, points: tuple[str, ...] = (),
 ) -> Trials:
     """Start `baocao run`, SIGKILL it after a random delay; `trials` times.
 
+    With `points` (service/crashpoints.py), trial i also dies at the N-th pass through
+    points[i % len(points)] (N drawn from the seed), whichever comes first: kills then land
+    exactly between a commit and its post-action, or an SMTP 250 and its "sent".
     `before(i)` runs before trial i (mail keeps arriving while the service is down);
     `progress()` counts what is done after each kill, to show where the kills landed.
     """
     rng = random.Random(seed)
-    env = {**os.environ, PASSWORD_ENV: password}
     result = Trials(seed)
     for trial in range(trials):
         before(trial)
         delay = rng.uniform(*window)
+        env = {**os.environ, PASSWORD_ENV: password}
+        env.pop("BAOCAO_CRASH_AT", None)
+        if points:
+            point = f"{points[trial % len(points)]}:{rng.randint(1, 6)}"
+            env["BAOCAO_CRASH_AT"] = point
         proc = subprocess.Popen(_command(config, "run"), env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         try:
-            proc.wait(timeout=delay)
-            result.exited_early += 1
+            code = proc.wait(timeout=delay)
+            if code == -signal.SIGKILL and points:  # died at its crash point
+                result.kills.append(round(delay, 2))
+                result.at_points.append(point)
+                result.progress.append(progress())
+            else:
+                result.exited_early += 1
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -170,13 +183,14 @@ class Verdict:
     acks_missing_at_smtp: list[str]
     acks_duplicated_at_smtp: int
     archive_missing: list[str]
+    post_actions_owed: int
 
     @property
     def lost_or_doubled(self) -> int:
         return (len(self.missing_records) + len(self.doubled_records)
                 + self.doubled_submissions + abs(self.submissions - self.delivered)
                 + self.acks_unsent + len(self.acks_missing_at_smtp)
-                + len(self.archive_missing))
+                + len(self.archive_missing) + self.post_actions_owed)
 
 
 def seen_message_ids(imap: ImapSettings) -> set[str]:
@@ -228,6 +242,8 @@ def check(app: App, delivered: list[str], smtp: CapturingSmtpServer) -> Verdict:
         acks = list(session.execute(
             select(Outbox.message_id_header, Outbox.status)
             .where(Outbox.kind == "acknowledgement")))
+        owed = session.scalar(select(func.count(InboundMessage.id))
+                              .where(InboundMessage.pending_action.is_not(None))) or 0
     archive_missing = []
     for mid, sha in rows:
         try:
@@ -253,6 +269,7 @@ def check(app: App, delivered: list[str], smtp: CapturingSmtpServer) -> Verdict:
         acks_missing_at_smtp=sorted(queued - set(received)),
         acks_duplicated_at_smtp=sum(n - 1 for mid, n in received.items() if mid in queued),
         archive_missing=archive_missing,
+        post_actions_owed=owed,
     )
 
 

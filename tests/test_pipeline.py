@@ -19,10 +19,12 @@ from service.deadlines import DeadlineRule
 from service.embedded_imap import PymapServer
 from service.embedded_smtp import CapturingSmtpServer
 from service.outbox import backoff, send_pending
-from service.pipeline import PollerBusy, holder_is_dead, poll_once, poller_id
+from service.pipeline import PollerBusy, poll_once
 from service.rounds import RoundSpec, add_round
 from service.samples import sample_report, unit_email
 from service.seed import DISTRICT_UNITS
+from service.workers import is_dead as holder_is_dead
+from service.workers import worker_id as poller_id
 from store import lease
 from store.archive import Archive
 from store.errors import ArchiveError

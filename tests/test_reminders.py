@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from mailer.inbox import ImapSettings
 from mailer.smtp import SmtpSettings
+from service import outbox
 from service.bootstrap import App
 from service.calendar import TZ, WorkCalendar
 from service.deadlines import DeadlineRule
@@ -22,7 +23,6 @@ from service.matching import RoundInfo, UnitInfo
 from service.reminders import (
     ReminderError,
     ReminderPlan,
-    add_once,
     due_stage,
     overdue_units,
     plan_reminders,
@@ -31,6 +31,7 @@ from service.reminders import (
     stage_day,
     stage_text,
 )
+from service.render import RenderedEmail
 from service.rounds import RoundSpec, add_round
 from service.seed import SeedUnit
 from store.models import InboundMessage, Outbox, Round, Submission, Unit
@@ -331,19 +332,21 @@ def test_preview_writes_nothing_and_checks_the_round(app: App) -> None:
         queue_reminders(app, at(d(25, 4)), round_code="KHONG-CO")
 
 
-def test_a_key_inserted_by_another_instance_is_not_an_error(app: App) -> None:
+def test_a_key_inserted_by_another_instance_is_not_an_error(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     queue_reminders(app, at(d(25, 4)))
     [first, *_] = rows(app)
+    # The race: another instance inserts the key after our check saw nothing.
+    monkeypatch.setattr(outbox, "key_exists", lambda _session, _key: False)
+    email = RenderedEmail("s", "t", None)
     with app.sessions() as session, session.begin():
-        # Simulate the race: the check passes (different key) but the Message-ID collides.
-        clone = Outbox(key="reminder:other", kind="reminder", to_addr="a@b.vn", subject="s",
-                       body_text="t", message_id_header=first.message_id_header,
-                       status="pending", attempts=0, next_attempt_at=at(d(25, 4)),
-                       created_at=at(d(25, 4)))
-        assert add_once(session, clone) is False
-        session.add(Outbox(key="reminder:fine", kind="reminder", to_addr="a@b.vn", subject="s",
-                           body_text="t", message_id_header="<fine@x>", status="pending",
-                           attempts=0, next_attempt_at=at(d(25, 4)), created_at=at(d(25, 4))))
+        again = outbox.enqueue(session, app, key=first.key, kind="reminder", to=("a@b.vn",),
+                               email=email, now=at(d(25, 4)))
+        assert again.status == outbox.Queued.EXISTS
+        fine = outbox.enqueue(session, app, key="reminder:fine", kind="reminder",
+                              to=("a@b.vn",), email=email, now=at(d(25, 4)))
+        assert fine.status == outbox.Queued.QUEUED
     assert [r.key for r in rows(app)][-1] == "reminder:fine"
 
 

@@ -1,0 +1,188 @@
+"""Everything read from a message before anything is recorded: files, forms, trust verdicts.
+
+All of it runs outside any database transaction (README: "giao dịch ngắn"): each file is parsed in
+a sandboxed child with a deadline and a memory cap (service/sandbox.py), and the record that
+follows only writes what was read here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from mailer.authresults import forgery_reason, read_auth_results
+from mailer.dkimcheck import forgery_reason_from_dkim, verify_dkim
+from mailer.forward import Forward, document_links, unwrap_forward
+from mailer.message import AttachmentPart, Envelope
+from parsers.detect import detect_kind
+from parsers.extract import extract
+from parsers.forms import FormResult, FormSpecError, read_form
+from parsers.others import read_doc
+from parsers.reading import Reading, read_attachment
+from parsers.safety import Limits
+from parsers.types import FileProblem, ParsedFile, make_problem
+from service.attribution import Thresholds
+from service.bootstrap import App
+from service.forms import load_form_spec
+from service.intake import (
+    Decision,
+    FileReport,
+    FormReading,
+    IntakeInput,
+    Outcome,
+    ProblemNote,
+    split,
+    with_forms,
+)
+from service.matching import identify_unit
+from service.sandbox import Limits as SandboxLimits
+from service.sandbox import Outcome as SandboxOutcome
+from service.sandbox import run_limited
+from service.snapshots import Snapshot
+
+log = logging.getLogger(__name__)
+
+WORD_KINDS = frozenset({"docx", "docm"})
+EXCEL_KINDS = frozenset({"xlsx", "xlsm"})
+
+Piece = tuple[Decision, list[FormReading]]  # one round's part of a decision, with its forms
+
+
+def _file_reports(
+    app: App, parts: Sequence[AttachmentPart], too_big: bool
+) -> list[FileReport]:
+    limits = Limits(max_file_bytes=app.settings.intake.max_attachment_bytes)
+    reports = []
+    for part in parts:
+        sha = app.archive.put(part.data, ".bin", durable=False)  # the .eml is the durable copy
+        if too_big:
+            kind, _ = detect_kind(part.filename, part.data[:4096])
+            parsed = ParsedFile(kind=kind, readable=False, text="", problems=(),
+                                notes=("lưu nguyên bản, chưa đọc nội dung do thư quá lớn",))
+            reading = Reading(parsed)
+        else:
+            reading = _read_sandboxed(app, part.filename, part.data, limits)
+            parsed = reading.parsed
+            if parsed.kind == "doc" and app.soffice is not None:
+                parsed = read_doc(part.filename, part.data, limits, soffice=app.soffice,
+                                  timeout=app.settings.intake.convert_timeout, read_docx=extract)
+        reports.append(FileReport(part.filename, part.content_type, len(part.data), sha, parsed,
+                                  reading.admin, part.data, reading.signers))
+    return reports
+
+
+def sandbox_limits(app: App) -> SandboxLimits:
+    intake = app.settings.intake
+    return SandboxLimits(intake.parse_timeout, intake.parse_memory_bytes)
+
+
+def _sandbox_problem(outcome: SandboxOutcome, filename: str, app: App) -> FileProblem:
+    if outcome.status == "timeout":
+        return make_problem("timeout", filename)
+    if outcome.status in ("memory", "crashed"):
+        mb = app.settings.intake.parse_memory_bytes // (1024 * 1024)
+        return make_problem("too-large/memory", filename, f"{mb} MB")
+    log.error("Lỗi khi đọc tệp %r: %s", filename, outcome.detail)
+    return make_problem("corrupt", filename)
+
+
+def _read_sandboxed(app: App, filename: str, data: bytes, limits: Limits) -> Reading:
+    """parsers.reading in a child process with a deadline and a memory cap."""
+    outcome = run_limited(read_attachment, filename, data, limits, limits=sandbox_limits(app))
+    if outcome.status == "ok":
+        reading: Reading = outcome.value
+        return reading
+    kind, _ = detect_kind(filename, data)
+    return Reading(ParsedFile(kind, False, "", (_sandbox_problem(outcome, filename, app),)))
+
+
+def read_forms(
+    app: App, decision: Decision, files: Sequence[FileReport]
+) -> tuple[Decision, list[FormReading]]:
+    """Once the round is known, read its data form from every Word/Excel file of that round.
+
+    Sandboxed like every parser, and always before the record's transaction opens."""
+    if not decision.is_submission or decision.round is None or not decision.round.form_spec:
+        return decision, []
+    try:
+        spec = load_form_spec(decision.round.form_spec)
+    except FormSpecError as exc:
+        log.error("Biểu mẫu của đợt %s không dùng được: %s", decision.round.code, exc)
+        note = ProblemNote("form-spec-error", f"Biểu mẫu của đợt không dùng được: {exc}")
+        return replace(decision, problems=(*decision.problems, note),
+                       outcome=Outcome.ACCEPTED_WITH_PROBLEMS), []
+    limits = Limits(max_file_bytes=app.settings.intake.max_attachment_bytes)
+    readings = []
+    for index, f in enumerate(files):
+        if not decision.holds(index):
+            continue
+        if f.parsed.readable and f.parsed.kind in WORD_KINDS | EXCEL_KINDS:
+            outcome = run_limited(read_form, spec, f.filename, f.data, limits,
+                                  limits=sandbox_limits(app))
+            if outcome.status != "ok":
+                problem = _sandbox_problem(outcome, f.filename, app)
+                readings.append(FormReading(index, FormResult(True, {}, (problem,))))
+            elif outcome.value.found:
+                readings.append(FormReading(index, outcome.value))
+    return with_forms(decision, files, spec.title, readings), readings
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A message read and parsed, before anything is recorded: the input to `decide`."""
+
+    envelope: Envelope
+    files: list[FileReport]
+    intake: IntakeInput
+    forward: Forward | None
+
+
+def prepare(
+    app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot,
+    notes: Sequence[ProblemNote] = (),
+) -> Prepared:
+    """Unwrap a forward, parse its files (sandboxed) and gather what intake decides on."""
+    too_big = len(raw) > app.settings.intake.max_message_bytes
+    forward = unwrap_forward(envelope) if not too_big else None
+    files = _file_reports(app, forward.files if forward else envelope.attachments, too_big)
+    extra = [*notes, *(ProblemNote("mime-defect", d) for d in envelope.defects)]
+    if too_big:
+        mb = app.settings.intake.max_message_bytes // (1024 * 1024)
+        extra.append(ProblemNote(
+            "message-too-large",
+            f"Thư lớn hơn {mb} MB: đã lưu nguyên bản nhưng chưa đọc nội dung các tệp.",
+        ))
+    trust = app.settings.trust
+    intake = IntakeInput(
+        envelope, files, snapshot.units, snapshot.rounds, tuple(extra),
+        forwarded_from=(forward.sender or None) if forward else None,
+        forgery=forgery(app, raw, envelope, snapshot),
+        staff=frozenset(trust.staff_addresses),
+        thresholds=(Thresholds(trust.match_min_score, trust.match_min_margin)
+                    if trust.identify_by_document else None),
+        links=document_links(envelope.body_text) if not files else (),
+        date_skew=timedelta(hours=trust.date_skew_hours),
+    )
+    return Prepared(envelope, files, intake, forward)
+
+
+def forgery(app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot) -> str | None:
+    """Why the From is not to be believed, from our own server's verdict or our own DKIM check."""
+    if not envelope.sender:
+        return None
+    trust = app.settings.trust
+    if trust.authserv_ids:
+        reason = forgery_reason(read_auth_results(raw, trust.authserv_ids), envelope.sender)
+        if reason is not None:
+            return reason
+    if trust.dkim == "verify" and identify_unit(envelope.sender, snapshot.units) is not None:
+        verdict = verify_dkim(raw, envelope.sender, app.dns_lookup)
+        return forgery_reason_from_dkim(verdict, envelope.sender)
+    return None
+
+
+def read_pieces(app: App, decision: Decision, files: Sequence[FileReport]) -> list[Piece]:
+    """One piece per round the mail answers (a bundle has several), each with its forms read."""
+    return [read_forms(app, piece, files) for piece in split(decision)]

@@ -1,0 +1,416 @@
+"""Exactly once where it can be, and never stuck: post-actions, sends, re-encoded copies, a
+vanished database, short write transactions, a lease kept by time.
+
+Kills land exactly between two side effects through the named crash points
+(service/crashpoints.py, BAOCAO_CRASH_AT) of the real `baocao` command, on real servers.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from mailer.errors import MailerError
+from mailer.inbox import Inbox
+from service import pipeline, prepare
+from service.bootstrap import App
+from service.deadlines import DeadlineRule
+from service.embedded_imap import ImapTestServer, PymapServer
+from service.embedded_smtp import CapturingSmtpServer
+from service.outbox import send_pending
+from service.pipeline import PollerBusy, poll_once
+from service.rounds import RoundSpec, add_round
+from service.runner import Service
+from service.samples import sample_form, sample_report, unit_email
+from service.seed import DISTRICT_UNITS
+from store.models import InboundMessage, Outbox, Submission
+from tests.crash_harness import PASSWORD_ENV, seen_message_ids, write_config
+from tests.support import INBOX_ADDRESS, make_app, seed_units
+from tests.tcp_proxy import TcpProxy
+
+UNITS = DISTRICT_UNITS[:5]
+WHEN = datetime(2025, 5, 20, 3, tzinfo=UTC)
+
+
+def prepared(tmp_path: Path, db_url: str, imap: ImapTestServer, smtp: CapturingSmtpServer,
+             post_action: str = "seen", form: str | None = None) -> App:
+    app = make_app(tmp_path, db_url, imap.settings(), smtp.settings(), post_action=post_action)
+    seed_units(app, UNITS)
+    with app.sessions() as session, session.begin():
+        add_round(session, app.calendar, RoundSpec(
+            "BC6T", "Báo cáo 6 tháng", "periodic", date(2025, 1, 1),
+            DeadlineRule.on(date(2099, 5, 30)), ("all",), "bao cao", form))
+    return app
+
+
+def report_mail(n: int, **extra: Any) -> bytes:
+    unit = UNITS[n % len(UNITS)]
+    files = [sample_report(unit.name, "Báo cáo 6 tháng", WHEN, n)]
+    if extra.pop("form", False):
+        files.append(sample_form(unit.name, n))
+    return unit_email(sender=unit.email, sender_name="Văn thư", to=INBOX_ADDRESS,
+                      subject="Báo cáo 6 tháng", body=f"Kính gửi, lần {n}", files=files,
+                      date=WHEN + timedelta(minutes=n), message_id=f"<once-{n}@x.vn>", **extra)
+
+
+def cli(config: Path, password: str, *args: str, crash_at: str | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, PASSWORD_ENV: password, "COLUMNS": "200"}
+    env.pop("BAOCAO_CRASH_AT", None)
+    if crash_at:
+        env["BAOCAO_CRASH_AT"] = crash_at
+    return subprocess.run([sys.executable, "-m", "service.cli", "--config", str(config), *args],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def owed(app: App) -> list[str]:
+    with app.sessions() as session:
+        return [str(a) for a in session.scalars(
+            select(InboundMessage.pending_action).where(
+                InboundMessage.pending_action.is_not(None)))]
+
+
+# --- post-actions -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("point", ["post-action:before", "post-action:after"])
+def test_a_kill_around_the_post_action_is_reconciled_by_the_next_poll(
+    tmp_path: Path, db_url: str, imap_server: ImapTestServer, smtp_server: CapturingSmtpServer,
+    point: str,
+) -> None:
+    app = prepared(tmp_path, db_url, imap_server, smtp_server)
+    for n in range(3):
+        imap_server.deliver(report_mail(n), WHEN)
+    config = write_config(tmp_path, db_url, imap_server.settings(), smtp_server)
+    killed = cli(config, imap_server.password, "poll", "--once", "--no-send",
+                 crash_at=f"{point}:2")
+    assert killed.returncode == -signal.SIGKILL
+    assert owed(app) == ["seen"]  # the second message; the third is not recorded yet
+    seen = seen_message_ids(imap_server.settings())
+    assert seen == ({"<once-0@x.vn>", "<once-1@x.vn>"} if point.endswith("after")
+                    else {"<once-0@x.vn>"})
+    done = cli(config, imap_server.password, "poll", "--once", "--no-send")
+    assert done.returncode == 0, done.stderr
+    assert "hoàn tất" in done.stdout  # the report says what was reconciled
+    assert owed(app) == []
+    assert seen_message_ids(imap_server.settings()) == {f"<once-{n}@x.vn>" for n in range(3)}
+    with app.sessions() as session:
+        assert len(session.scalars(select(InboundMessage.id)).all()) == 3
+
+
+def test_a_reset_at_the_store_leaves_the_action_owed_then_done(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxy = TcpProxy(pymap_server.port)
+    settings = replace(pymap_server.settings(), port=proxy.port)
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server).with_servers(
+        settings, smtp_server.settings())
+    app = replace(app, settings=replace(app.settings, intake=replace(
+        app.settings.intake, post_action="seen")))
+    pymap_server.deliver(report_mail(0), WHEN)
+    real = Inbox.apply_post_action
+
+    def reset_first(inbox: Inbox, uid: int, action: str) -> None:
+        monkeypatch.setattr(Inbox, "apply_post_action", real)
+        proxy.drop()  # the connection dies exactly as the STORE is about to go out
+        real(inbox, uid, action)
+
+    monkeypatch.setattr(Inbox, "apply_post_action", reset_first)
+    try:
+        with pytest.raises(MailerError):
+            poll_once(app)
+        assert owed(app) == ["seen"]
+        assert seen_message_ids(pymap_server.settings()) == set()
+        report = poll_once(app)
+        assert report.actions_reconciled == 1 and report.fetched == 0
+        assert owed(app) == []
+        assert seen_message_ids(pymap_server.settings()) == {"<once-0@x.vn>"}
+    finally:
+        proxy.close()
+
+
+def test_a_second_copy_of_a_recorded_mail_gets_the_post_action_too(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    raw = report_mail(0)
+    pymap_server.deliver(raw, WHEN)
+    pymap_server.deliver(b"Received: from relay2 by mx; Tue, 20 May 2025\r\n" + raw, WHEN)
+    report = poll_once(app)
+    assert (report.fetched, report.duplicates) == (2, 1)
+    from imapclient import IMAPClient
+
+    imap = pymap_server.settings()
+    with IMAPClient(imap.host, port=imap.port, ssl=False) as client:
+        client.login(imap.username, imap.password)
+        client.select_folder("INBOX", readonly=True)
+        assert len(client.search(["SEEN"])) == 2
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("point", "copies"), [("send:claimed", 1), ("send:accepted", 2)])
+def test_a_kill_around_the_send_sends_once_except_the_documented_window(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer,
+    point: str, copies: int,
+) -> None:
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    for n in range(3):
+        pymap_server.deliver(report_mail(n), WHEN)
+    config = write_config(tmp_path, db_url, pymap_server.settings(), smtp_server)
+    assert cli(config, pymap_server.password, "poll", "--once", "--no-send").returncode == 0
+    killed = cli(config, pymap_server.password, "outbox", "send", crash_at=f"{point}:2")
+    assert killed.returncode == -signal.SIGKILL
+    with app.sessions() as session:
+        assert session.scalar(select(Outbox.status).where(Outbox.id == 2)) == "sending"
+    again = cli(config, pymap_server.password, "outbox", "send")
+    assert again.returncode == 0, again.stderr
+    assert "đã gửi 2" in again.stdout  # the dead sender's claim was released at once
+    smtp_server.wait_for(2 + copies, timeout=30)
+    received = Counter(str(m.parsed()["Message-ID"]) for m in smtp_server.messages)
+    assert sorted(received.values()) == sorted([1, 1, copies])
+    with app.sessions() as session:
+        assert set(session.scalars(select(Outbox.status))) == {"sent"}
+
+
+# --- the same mail re-encoded ----------------------------------------------------------------
+
+
+def reencoded(raw: bytes) -> bytes:
+    """What a mailbox migration does: new boundaries, other transfer encodings, same content."""
+    original = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(original, EmailMessage)
+    copy = EmailMessage()
+    for name in ("From", "To", "Subject", "Date", "Message-ID"):
+        copy[name] = original[name]
+    body = original.get_body(("plain",))
+    assert body is not None
+    copy.set_content(body.get_content(), cte="quoted-printable")
+    for part in original.iter_attachments():
+        maintype, subtype = part.get_content_type().split("/")
+        copy.add_attachment(part.get_content(), maintype=maintype, subtype=subtype,
+                            filename=part.get_filename())
+    out = copy.as_bytes(policy=email.policy.SMTP.clone(max_line_length=60))
+    assert out != raw
+    return out
+
+
+def test_the_same_mail_re_encoded_is_one_mail(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    raw = report_mail(0, style="outlook")
+    pymap_server.deliver(raw, WHEN)
+    pymap_server.deliver(reencoded(raw), WHEN)  # same Message-ID, same receipt time
+    original = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(original, EmailMessage)
+    other = EmailMessage()  # a broken client: the same Message-ID on a different mail
+    for name in ("From", "To", "Subject", "Date", "Message-ID"):
+        other[name] = original[name]
+    other.set_content("Kính gửi, đây là bản báo cáo khác.")
+    for part in original.iter_attachments():
+        other.add_attachment(part.get_content(), maintype="application",
+                             subtype="octet-stream", filename=part.get_filename())
+    pymap_server.deliver(other.as_bytes(), WHEN)
+    report = poll_once(app)
+    assert (report.fetched, report.duplicates) == (3, 1)
+    with app.sessions() as session:
+        versions = session.scalars(select(Submission.version).order_by(Submission.id)).all()
+        acknowledgements = session.scalars(select(Outbox.key).order_by(Outbox.id)).all()
+    assert versions == [1, 2]  # no "bản gửi lại" for the re-encoded copy, one for the change
+    assert len(acknowledgements) == 2
+
+
+# --- the database vanishing -------------------------------------------------------------------
+
+
+def test_a_deleted_sqlite_file_stops_the_service_loudly(
+    tmp_path: Path, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    db_file = tmp_path / "db" / "baocao.db"
+    db_url = f"sqlite:///{db_file}"
+    prepared(tmp_path, db_url, pymap_server, smtp_server)
+    config = write_config(tmp_path, db_url, pymap_server.settings(), smtp_server)
+    log_path = tmp_path / "run.log"
+    env = {**os.environ, PASSWORD_ENV: pymap_server.password}
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "--config", str(config), "run"],
+            env=env, stdout=log, stderr=log)
+    try:
+        wait_for_text(log_path, "đang chạy", proc)
+        db_file.unlink()
+        pymap_server.deliver(report_mail(0), WHEN)  # nothing may be recorded anywhere now
+        assert proc.wait(timeout=120) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log_path.read_text(encoding="utf-8")
+    assert "đã bị xóa trong lúc baocao đang chạy" in text
+    assert "Traceback" not in text
+    assert seen_message_ids(pymap_server.settings()) == set()
+
+
+def wait_for_text(path: Path, text: str, proc: subprocess.Popen[Any]) -> None:
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            if text in path.read_text(encoding="utf-8") or proc.poll() is not None:
+                done.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    assert done.wait(60) and proc.poll() is None, path.read_text(encoding="utf-8")
+
+
+def test_a_replaced_sqlite_file_stops_the_in_process_service(
+    tmp_path: Path, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    db_file = tmp_path / "db" / "baocao.db"
+    app = prepared(tmp_path, f"sqlite:///{db_file}", pymap_server, smtp_server)
+    schedule = replace(app.settings.schedule, outbox_seconds=1)
+    app = replace(app, settings=replace(app.settings, schedule=schedule))
+    service = Service(app)
+    service.start()
+    try:
+        restored = tmp_path / "restored.db"
+        shutil.copyfile(db_file, restored)
+        os.replace(restored, db_file)  # a backup restored over the running file
+        assert service.stop.wait(60)
+        assert service.fatal is not None and "thay bằng một tệp khác" in service.fatal
+    finally:
+        service.shutdown()
+
+
+# --- short write transactions -----------------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, bool]]]:
+    """Each sandboxed read, and whether any connection held a write transaction as it began."""
+    from sqlalchemy.engine import Engine
+
+    writing: set[int] = set()
+    calls: list[tuple[str, bool]] = []
+
+    def before(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writing.add(id(conn.connection.dbapi_connection))
+
+    def ended(conn: Any) -> None:
+        writing.discard(id(conn.connection.dbapi_connection))
+
+    event.listen(Engine, "before_cursor_execute", before)
+    event.listen(Engine, "commit", ended)
+    event.listen(Engine, "rollback", ended)
+    real = prepare.run_limited
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        calls.append((getattr(args[0], "__name__", "?"), bool(writing)))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prepare, "run_limited", watched)
+    yield calls
+    event.remove(Engine, "before_cursor_execute", before)
+    event.remove(Engine, "commit", ended)
+    event.remove(Engine, "rollback", ended)
+
+
+def test_files_and_forms_are_read_with_no_write_transaction_open(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer,
+    sandbox_calls: list[tuple[str, bool]],
+) -> None:
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server, form="dan-chu-co-so")
+    for n in range(3):
+        pymap_server.deliver(report_mail(n, form=True), WHEN)
+    assert poll_once(app).fetched == 3
+    names = Counter(name for name, _ in sandbox_calls)
+    assert names["read_form"] >= 3 and names["read_attachment"] == 6
+    assert [c for c in sandbox_calls if c[1]] == []
+
+
+# --- the lease is kept by time ---------------------------------------------------------------
+
+
+def test_a_slow_message_never_lets_a_second_poller_in(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from store.models import Lease
+
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    monkeypatch.setattr(pipeline, "LEASE_TTL", timedelta(seconds=2))
+    pymap_server.deliver(report_mail(0), WHEN)
+    inside, release = threading.Event(), threading.Event()
+    real = pipeline.prepare
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        inside.set()
+        assert release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "prepare", slow)
+    result: list[object] = []
+    first = threading.Thread(target=lambda: result.append(poll_once(app)))
+    first.start()
+    try:
+        assert inside.wait(60)
+        with app.sessions() as session:
+            start = session.scalar(select(Lease.expires_at))
+        assert start is not None
+
+        def renewed_twice() -> bool:
+            with app.sessions() as session:
+                now = session.scalar(select(Lease.expires_at))
+            return now is not None and now >= start + timedelta(seconds=2)
+
+        wait_until(renewed_twice)  # the lease outlived its 2 s TTL while the message was slow
+        with pytest.raises(PollerBusy):
+            poll_once(app)
+    finally:
+        release.set()
+        first.join(60)
+    assert len(result) == 1 and result[0].fetched == 1  # type: ignore[attr-defined]
+
+
+def wait_until(condition: Any, timeout: float = 60) -> None:
+    done = threading.Event()
+    deadline = datetime.now(UTC) + timedelta(seconds=timeout)
+    while not condition():
+        assert datetime.now(UTC) < deadline, "condition not met in time"
+        done.wait(0.05)
+
+
+def test_send_pending_sends_nothing_twice_from_two_threads(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    for n in range(10):
+        pymap_server.deliver(report_mail(n), WHEN)
+    poll_once(app)
+    threads = [threading.Thread(target=send_pending, args=(app,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    smtp_server.wait_for(10, timeout=30)
+    received = Counter(str(m.parsed()["Message-ID"]) for m in smtp_server.messages)
+    assert len(received) == 10 and set(received.values()) == {1}
