@@ -1,14 +1,15 @@
 """The formats besides .docx/.xlsx: old Excel (.xls), PDF (text and digital signatures), old
 Word (.doc, through LibreOffice), zip listings, and notes for what we keep unread.
 
-All functions here are pure (bytes in, `ParsedFile` out) and never raise, except the one
-marked SUBPROCESS below, which runs `soffice` on a private temporary directory. Text from .xls
+All functions here are pure (bytes in, `ParsedFile` out) and never raise, except those
+marked SUBPROCESS below, which run `soffice` on a private temporary directory. Text from .xls
 and PDF goes through `repair_text`, because those files are where TCVN3/VNI text survives
 without the font names that would tell us its encoding.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -17,9 +18,8 @@ import signal
 import subprocess
 import tempfile
 import time
-import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -32,12 +32,13 @@ from parsers.vntext import nfc
 
 __all__ = [
     "PdfSignature",
-    "convert_doc_with_soffice",
+    "convert_docs_with_soffice",
     "find_soffice",
     "list_zip",
     "note_only",
     "pdf_signatures",
     "read_doc",
+    "read_docs",
     "read_pdf",
     "read_xls",
 ]
@@ -364,7 +365,7 @@ def read_pdf(
     return ParsedFile("pdf", True, text, (), tuple(notes))
 
 
-# --- .doc through LibreOffice (SUBPROCESS: the one impure function in parsers/) -----------------
+# --- .doc through LibreOffice (SUBPROCESS: the impure functions in parsers/) --------------------
 
 
 def find_soffice() -> str | None:
@@ -383,79 +384,152 @@ def find_soffice() -> str | None:
     return None
 
 
-def convert_doc_with_soffice(
-    data: bytes, soffice: str, timeout: float, filename: str = "tài liệu.doc"
-) -> bytes | FileProblem:
-    """SUBPROCESS. Convert an old Word file (.doc, .rtf) to .docx bytes with headless LibreOffice.
+_SOFFICE_FLAGS = (
+    "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+)  # fmt: skip
 
-    Each call uses its own temporary directory and its own LibreOffice profile, so parallel
-    calls never share a running instance or a lock file. Past `timeout` seconds the whole
-    process group is killed and the problem "timeout" is returned; no output means "corrupt".
-    """
-    with tempfile.TemporaryDirectory(prefix="baocao-soffice-") as tmp:
-        work = Path(tmp)
-        source = work / "in" / "document.doc"
-        outdir = work / "out"
-        profile = work / f"profile-{uuid.uuid4().hex}"
-        source.parent.mkdir()
-        outdir.mkdir()
-        source.write_bytes(data)
-        command = [
-            soffice,
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless", "--invisible", "--norestore", "--nologo", "--nodefault",
-            "--nolockcheck",
-            "--convert-to", "docx:MS Word 2007 XML",
-            "--outdir", str(outdir),
-            str(source),
-        ]  # fmt: skip
-        env = {**os.environ, "HOME": str(work), "SAL_USE_VCLPLUGIN": "svp"}
+
+@dataclass
+class _Batch:
+    """One private working directory for a batch: inputs, outputs, profile, temporary files."""
+
+    work: Path
+    names: list[str]  # generated stems ("0001"), one per input: never the sender's file name
+
+    @property
+    def outdir(self) -> Path:
+        return self.work / "out"
+
+    def source(self, index: int) -> Path:
+        return self.work / "in" / f"{self.names[index]}.doc"
+
+    def output(self, index: int) -> bytes | None:
+        """The converted file when LibreOffice finished writing it (a zip ends with its
+        directory, so a file cut short by a kill or a crash is not taken for a result)."""
+        path = self.outdir / f"{self.names[index]}.docx"
         try:
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                env=env,
-                start_new_session=True,  # its own process group, so a kill reaches its children
-            )
+            data = path.read_bytes()
         except OSError:
-            log.warning("cannot start %s", soffice, exc_info=True)
-            return make_problem("corrupt", filename)
-        try:
-            _out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            return make_problem("timeout", filename)
-        result = outdir / "document.docx"
-        if proc.returncode != 0 or not result.is_file() or result.stat().st_size == 0:
-            log.info("soffice failed on %r (rc=%s): %s", filename, proc.returncode, err[-500:])
-            return make_problem("corrupt", filename)
-        return result.read_bytes()
+            return None
+        return data if data and zipfile.is_zipfile(io.BytesIO(data)) else None
+
+
+def _run_soffice(soffice: str, batch: _Batch, indices: list[int], deadline: float) -> str:
+    """SUBPROCESS. One soffice run over `indices`: "done", "crashed" (non-zero exit), "timeout"
+    (its process group killed at `deadline`) or "unstartable"."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return "timeout"
+    command = [
+        soffice,
+        f"-env:UserInstallation={(batch.work / 'profile').as_uri()}",
+        *_SOFFICE_FLAGS,
+        "--convert-to", "docx:MS Word 2007 XML",
+        "--outdir", str(batch.outdir),
+        *(str(batch.source(i)) for i in indices),
+    ]  # fmt: skip
+    # TMPDIR: LibreOffice leaves its lu*.tmp folders behind when killed; keep them in `work`.
+    env = {
+        **os.environ, "HOME": str(batch.work), "TMPDIR": str(batch.work / "tmp"),
+        "SAL_USE_VCLPLUGIN": "svp",
+    }  # fmt: skip
+    try:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            # Its own process group, so a kill on our deadline reaches its children; the same
+            # session, so a sandbox around us (service.sandbox) still kills it with us.
+            process_group=0,
+        )
+    except OSError:
+        log.warning("cannot start %s", soffice, exc_info=True)
+        return "unstartable"
+    try:
+        _out, err = proc.communicate(timeout=remaining)
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    finally:
+        # Also after a normal exit: nothing it started may keep running (or keep the pipe).
+        _kill_group(proc)
+    if proc.returncode != 0:
+        log.info("soffice stopped with %s: %s", proc.returncode, err[-500:])
+        return "crashed"
+    return "done"
+
+
+def convert_docs_with_soffice(
+    items: Sequence[tuple[str, bytes]], soffice: str, timeout: float
+) -> list[bytes | FileProblem]:
+    """SUBPROCESS. Old Word files (.doc, .rtf) as .docx bytes, one result per (name, data) in
+    order, from ONE headless LibreOffice run: its ~1-3 s start is paid once, not per file.
+
+    The batch gets its own temporary directory and LibreOffice profile, so parallel calls never
+    share a running instance or a lock file; inputs are written as 0001.doc, 0002.doc… (a
+    sender's file name never reaches a command line). An input without output is "corrupt".
+    `timeout` covers the whole batch: at the deadline soffice's process group is killed, files
+    already converted are returned and the rest get "timeout". LibreOffice converts in argument
+    order, so when it dies on one file that file is "corrupt" and the files after it get
+    another run (until two runs in a row convert nothing: then LibreOffice itself is broken).
+    """
+    if not items:
+        return []
+    deadline = time.monotonic() + timeout
+    results: list[bytes | FileProblem | None] = [None] * len(items)
+    with tempfile.TemporaryDirectory(prefix="baocao-soffice-") as tmp:
+        batch = _Batch(Path(tmp), [f"{i + 1:04d}" for i in range(len(items))])
+        for folder in ("in", "out", "tmp"):
+            (batch.work / folder).mkdir()
+        for index, (_name, data) in enumerate(items):
+            batch.source(index).write_bytes(data)
+        pending = list(range(len(items)))
+        barren = 0  # consecutive crashed runs that converted nothing
+        while pending:
+            status = _run_soffice(soffice, batch, pending, deadline)
+            last = -1
+            for position, index in enumerate(pending):
+                converted = batch.output(index)
+                if converted is not None:
+                    results[index] = converted
+                    last = position
+            if status == "timeout":
+                for index in pending[last + 1 :]:
+                    results[index] = make_problem("timeout", items[index][0])
+                break
+            barren = barren + 1 if last < 0 else 0
+            if status != "crashed":
+                break
+            if barren == 2:
+                log.warning("soffice stopped twice without converting anything: check that it "
+                            "starts, and its memory cap (it needs ~470 MiB of address space)")
+                break
+            pending = pending[last + 2 :]  # past the file it died on
+    return [
+        make_problem("corrupt", name) if result is None else result
+        for (name, _data), result in zip(items, results, strict=True)
+    ]
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    """Kill soffice's process group and reap it; wait() rather than communicate(), which would
+    hang on a pipe still held by a process that left the group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    if proc.returncode is None:
         proc.kill()
-    proc.communicate()
+    proc.wait()
+    if proc.stderr is not None:
+        proc.stderr.close()
 
 
-def read_doc(
+def _read_converted(
     filename: str,
-    data: bytes,
+    converted: bytes | FileProblem,
     limits: Limits,
-    *,
-    soffice: str | None,
-    timeout: float,
     read_docx: Callable[[str, bytes, Limits], ParsedFile],
 ) -> ParsedFile:
-    """An old Word file: converted to .docx, read by `read_docx` (pass `parsers.extract.extract`),
-    then TCVN3/VNI repaired. Without LibreOffice the file is kept unread with a note."""
-    if soffice is None:
-        return note_only(filename, "doc")
-    converted = convert_doc_with_soffice(data, soffice, timeout, filename)
     if isinstance(converted, FileProblem):
         return ParsedFile("doc", False, "", (converted,))
     stem = display_name(filename).rsplit(".", 1)[0] or "document"
@@ -468,6 +542,47 @@ def read_doc(
         "doc", parsed.readable, repair_text(parsed.text), problems,
         ("tệp Word cũ (.doc), đã chuyển sang .docx để đọc", *notes),
     )  # fmt: skip
+
+
+def read_docs(
+    items: Sequence[tuple[str, bytes]],
+    limits: Limits,
+    *,
+    soffice: str | None,
+    timeout: float,
+    read_docx: Callable[[str, bytes, Limits], ParsedFile],
+) -> list[ParsedFile]:
+    """Old Word files (filename, data), one result per file in order: converted to .docx in
+    one LibreOffice run (`convert_docs_with_soffice`, `timeout` for the whole batch), read by
+    `read_docx` (pass `parsers.extract.extract`), then TCVN3/VNI repaired. Without LibreOffice
+    they are kept unread with a note.
+
+    Meant to run inside service.sandbox.run_limited, once per message: the arguments and the
+    result pickle, and soffice, its children and the reading all stay under the sandbox's
+    deadline and memory cap.
+    """
+    if soffice is None:
+        return [note_only(filename, "doc") for filename, _data in items]
+    converted = convert_docs_with_soffice(items, soffice, timeout)
+    return [
+        _read_converted(filename, result, limits, read_docx)
+        for (filename, _data), result in zip(items, converted, strict=True)
+    ]
+
+
+def read_doc(
+    filename: str,
+    data: bytes,
+    limits: Limits,
+    *,
+    soffice: str | None,
+    timeout: float,
+    read_docx: Callable[[str, bytes, Limits], ParsedFile],
+) -> ParsedFile:
+    """One old Word file: `read_docs` with a batch of one."""
+    return read_docs(
+        [(filename, data)], limits, soffice=soffice, timeout=timeout, read_docx=read_docx
+    )[0]
 
 
 # --- .zip -------------------------------------------------------------------------------------

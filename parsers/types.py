@@ -89,6 +89,11 @@ _MESSAGES: dict[str, str] = {
         "Tệp '{name}' mất quá nhiều thời gian để đọc, hệ thống đã dừng. "
         "Đề nghị mở tệp bằng Word/Excel, lưu lại rồi gửi lại."
     ),
+    "budget": (
+        "Tệp '{name}' chưa được đọc: thư có nhiều tệp và đã dùng hết {detail} dành để đọc một "
+        "thư. Tệp được lưu nguyên bản; nếu tệp có số liệu cần tổng hợp, đề nghị gửi tệp này "
+        "trong một thư riêng."
+    ),
 }
 
 PROBLEM_CODES = frozenset(key.split("/")[0] for key in _MESSAGES)

@@ -47,6 +47,7 @@ class IntakeSettings:
     convert_timeout: float = 60.0
     parse_timeout: float = 30.0  # per file, in a sandboxed process
     parse_memory_bytes: int = 1024 * 1024 * 1024
+    message_budget: float = 300.0  # all the reading of one message, files and forms
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -287,6 +288,7 @@ def parse_settings(
         convert_timeout=float(r.integer("intake.convert_timeout_seconds", 60, 1)),
         parse_timeout=float(r.integer("intake.parse_timeout_seconds", 30, 1)),
         parse_memory_bytes=r.integer("intake.parse_memory_mb", 1024, 64) * 1024 * 1024,
+        message_budget=float(r.integer("intake.message_budget_seconds", 300, 10)),
     )
     schedule = ScheduleSettings(
         poll_seconds=r.integer("schedule.poll_seconds", 300, 10),

@@ -17,6 +17,7 @@ lets a second poller in.
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from service.intake import PLAUSIBLE_YEARS, Outcome, ProblemNote, decide
 from service.prepare import prepare, read_pieces
 from service.record import record_decision
 from service.snapshots import Snapshot, load_snapshot
-from service.workers import is_dead, task_id
+from service.workers import is_dead, task_id, worker_id
 from store import lease
 from store.db import UNAVAILABLE
 from store.errors import ArchiveError
@@ -87,12 +88,20 @@ class PollReport:
 Progress = Callable[[int, int], None]  # (done, total): for a first sync of a large mailbox
 
 
+# Polls running in this process: a lease held by another task of this process that is not
+# among them was left by a poll that could not release it (the database went away meanwhile).
+_RUNNING: set[str] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
 def poll_once(app: App, progress: Progress | None = None) -> PollReport:
     """Process every message not yet recorded; safe to run again at any time."""
     mailbox = app.settings.imap.mailbox
     holder = task_id()  # per poll: a second poll in this same process is refused too
     name = f"poll:{mailbox}"
-    _take_lease(app, name, holder, mailbox)
+    with _RUNNING_LOCK:
+        _take_lease(app, name, holder, mailbox)
+        _RUNNING.add(holder)
     try:
         with LeaseKeeper(app, name, holder, LEASE_TTL) as keeper, \
                 app.inbox_factory() as inbox:
@@ -100,8 +109,18 @@ def poll_once(app: App, progress: Progress | None = None) -> PollReport:
     except LeaseLost as exc:
         raise PollerBusy(str(exc)) from exc
     finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(holder)
         with app.sessions() as session, session.begin():
             lease.release(session, name, holder)
+
+
+def _abandoned(holder: str) -> bool:
+    """A holder that no longer works: its process died, or it is a finished poll of ours."""
+    if is_dead(holder):
+        return True
+    ours = holder.partition("#")[0] == worker_id()
+    return ours and holder not in _RUNNING
 
 
 def _take_lease(app: App, name: str, holder: str, mailbox: str) -> None:
@@ -109,14 +128,17 @@ def _take_lease(app: App, name: str, holder: str, mailbox: str) -> None:
         if lease.acquire(session, name, holder, LEASE_TTL, app.clock()):
             return
         current = lease.holder_of(session, name)
-        dead = current is not None and is_dead(current)
+        dead = current is not None and _abandoned(current)
         if not (dead and lease.acquire(session, name, holder, LEASE_TTL, app.clock(),
                                        take_from=current)):
             raise PollerBusy(
                 f"Một tiến trình khác đang đọc hộp thư {mailbox}; lần đọc này bỏ qua."
             )
-    log.warning("Tiến trình %s đã dừng đột ngột khi đang đọc hộp thư %s: tiếp quản.",
-                current, mailbox)
+    if is_dead(str(current)):
+        log.warning("Tiến trình %s đã dừng đột ngột khi đang đọc hộp thư %s: tiếp quản.",
+                    current, mailbox)
+    else:  # our own earlier poll, which could not give the lease back (database away)
+        log.info("Lấy lại quyền đọc hộp thư %s từ lần đọc trước bị gián đoạn.", mailbox)
 
 
 def _poll(
@@ -261,7 +283,7 @@ def _record(
     # Everything slow happens here, with no transaction open: files, forms, trust checks.
     prepared = prepare(app, fetched.raw, envelope, snapshot, notes)
     decision = decide(prepared.intake)
-    pieces = read_pieces(app, decision, prepared.files)
+    pieces = read_pieces(app, decision, prepared)
     with app.sessions() as session, session.begin():
         message = _message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
                                Outcome.FAILED, None, None)

@@ -7,8 +7,10 @@ follows only writes what was read here.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -19,7 +21,7 @@ from mailer.message import AttachmentPart, Envelope
 from parsers.detect import detect_kind
 from parsers.extract import extract
 from parsers.forms import FormResult, FormSpecError, read_form
-from parsers.others import read_doc
+from parsers.others import read_docs
 from parsers.reading import Reading, read_attachment
 from parsers.safety import Limits
 from parsers.types import FileProblem, ParsedFile, make_problem
@@ -50,32 +52,89 @@ EXCEL_KINDS = frozenset({"xlsx", "xlsm"})
 Piece = tuple[Decision, list[FormReading]]  # one round's part of a decision, with its forms
 
 
+class Budget:
+    """The time one message may spend in parsers (`intake.message_budget_seconds`).
+
+    Each sandboxed read gets the smaller of its own limit and what is left, so a message of a
+    hundred slow files costs the inbox minutes at most, never hours; a file reached after the
+    budget is spent is kept as received with the "budget" problem.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._deadline = clock() + seconds
+
+    def allow(self, limit: float) -> float | None:
+        """Seconds a step may take now (at most `limit`), or None when the budget is spent."""
+        left = self._deadline - self._clock()
+        return min(limit, left) if left > 0 else None
+
+    def problem(self, filename: str) -> FileProblem:
+        return make_problem("budget", filename, f"{self.seconds:g} giây")
+
+
 def _file_reports(
-    app: App, parts: Sequence[AttachmentPart], too_big: bool
+    app: App, parts: Sequence[AttachmentPart], too_big: bool, budget: Budget
 ) -> list[FileReport]:
     limits = Limits(max_file_bytes=app.settings.intake.max_attachment_bytes)
-    reports = []
+    readings: list[Reading] = []
+    hashes = []
     for part in parts:
-        sha = app.archive.put(part.data, ".bin", durable=False)  # the .eml is the durable copy
+        hashes.append(app.archive.put(part.data, ".bin", durable=False))  # the .eml is durable
+        kind, _ = detect_kind(part.filename, part.data[:4096])
+        seconds = budget.allow(app.settings.intake.parse_timeout)
         if too_big:
-            kind, _ = detect_kind(part.filename, part.data[:4096])
-            parsed = ParsedFile(kind=kind, readable=False, text="", problems=(),
-                                notes=("lưu nguyên bản, chưa đọc nội dung do thư quá lớn",))
-            reading = Reading(parsed)
+            readings.append(Reading(ParsedFile(
+                kind=kind, readable=False, text="", problems=(),
+                notes=("lưu nguyên bản, chưa đọc nội dung do thư quá lớn",))))
+        elif seconds is None:
+            readings.append(Reading(ParsedFile(kind, False, "", (budget.problem(part.filename),))))
         else:
-            reading = _read_sandboxed(app, part.filename, part.data, limits)
-            parsed = reading.parsed
-            if parsed.kind == "doc" and app.soffice is not None:
-                parsed = read_doc(part.filename, part.data, limits, soffice=app.soffice,
-                                  timeout=app.settings.intake.convert_timeout, read_docx=extract)
-        reports.append(FileReport(part.filename, part.content_type, len(part.data), sha, parsed,
-                                  reading.admin, part.data, reading.signers))
-    return reports
+            readings.append(_read_sandboxed(app, part.filename, part.data, limits, seconds))
+    old_word = [i for i, r in enumerate(readings) if r.parsed.kind == "doc" and not too_big]
+    if old_word and app.soffice is not None:
+        converted = _convert_sandboxed(app, [parts[i] for i in old_word], limits, budget)
+        for index, parsed in zip(old_word, converted, strict=True):
+            readings[index] = Reading(parsed)
+    return [
+        FileReport(part.filename, part.content_type, len(part.data), sha, reading.parsed,
+                   reading.admin, part.data, reading.signers)
+        for part, sha, reading in zip(parts, hashes, readings, strict=True)
+    ]
 
 
-def sandbox_limits(app: App) -> SandboxLimits:
+# Conversion time on top of LibreOffice's own deadline: reading the converted files.
+READ_AFTER_CONVERT = 15.0
+# LibreOffice maps ~470 MiB of address space however small the file (measured, LibreOffice
+# 7.4): conversions get at least this cap even when parse_memory_mb is set lower.
+CONVERT_MEMORY = 1024 * 1024 * 1024
+
+
+def _convert_sandboxed(
+    app: App, parts: Sequence[AttachmentPart], limits: Limits, budget: Budget
+) -> list[ParsedFile]:
+    """Every old Word file of a message in ONE LibreOffice run, inside the sandbox."""
     intake = app.settings.intake
-    return SandboxLimits(intake.parse_timeout, intake.parse_memory_bytes)
+    seconds = budget.allow(intake.convert_timeout)
+    if seconds is None:
+        return [ParsedFile("doc", False, "", (budget.problem(p.filename),)) for p in parts]
+    read = functools.partial(read_docs, soffice=app.soffice, timeout=seconds, read_docx=extract)
+    outcome = run_limited(
+        read, [(p.filename, p.data) for p in parts], limits,
+        limits=SandboxLimits(seconds + READ_AFTER_CONVERT,
+                             max(intake.parse_memory_bytes, CONVERT_MEMORY)),
+    )
+    if outcome.status == "ok":
+        parsed: list[ParsedFile] = outcome.value
+        return parsed
+    return [ParsedFile("doc", False, "", (_sandbox_problem(outcome, p.filename, app),))
+            for p in parts]
+
+
+def sandbox_limits(app: App, seconds: float | None = None) -> SandboxLimits:
+    intake = app.settings.intake
+    return SandboxLimits(seconds or intake.parse_timeout, intake.parse_memory_bytes)
 
 
 def _sandbox_problem(outcome: SandboxOutcome, filename: str, app: App) -> FileProblem:
@@ -88,9 +147,12 @@ def _sandbox_problem(outcome: SandboxOutcome, filename: str, app: App) -> FilePr
     return make_problem("corrupt", filename)
 
 
-def _read_sandboxed(app: App, filename: str, data: bytes, limits: Limits) -> Reading:
+def _read_sandboxed(
+    app: App, filename: str, data: bytes, limits: Limits, seconds: float
+) -> Reading:
     """parsers.reading in a child process with a deadline and a memory cap."""
-    outcome = run_limited(read_attachment, filename, data, limits, limits=sandbox_limits(app))
+    outcome = run_limited(read_attachment, filename, data, limits,
+                          limits=sandbox_limits(app, seconds))
     if outcome.status == "ok":
         reading: Reading = outcome.value
         return reading
@@ -99,7 +161,7 @@ def _read_sandboxed(app: App, filename: str, data: bytes, limits: Limits) -> Rea
 
 
 def read_forms(
-    app: App, decision: Decision, files: Sequence[FileReport]
+    app: App, decision: Decision, files: Sequence[FileReport], budget: Budget
 ) -> tuple[Decision, list[FormReading]]:
     """Once the round is known, read its data form from every Word/Excel file of that round.
 
@@ -119,8 +181,13 @@ def read_forms(
         if not decision.holds(index):
             continue
         if f.parsed.readable and f.parsed.kind in WORD_KINDS | EXCEL_KINDS:
+            seconds = budget.allow(app.settings.intake.parse_timeout)
+            if seconds is None:
+                problem = budget.problem(f.filename)
+                readings.append(FormReading(index, FormResult(True, {}, (problem,))))
+                continue
             outcome = run_limited(read_form, spec, f.filename, f.data, limits,
-                                  limits=sandbox_limits(app))
+                                  limits=sandbox_limits(app, seconds))
             if outcome.status != "ok":
                 problem = _sandbox_problem(outcome, f.filename, app)
                 readings.append(FormReading(index, FormResult(True, {}, (problem,))))
@@ -137,6 +204,7 @@ class Prepared:
     files: list[FileReport]
     intake: IntakeInput
     forward: Forward | None
+    budget: Budget
 
 
 def prepare(
@@ -146,7 +214,9 @@ def prepare(
     """Unwrap a forward, parse its files (sandboxed) and gather what intake decides on."""
     too_big = len(raw) > app.settings.intake.max_message_bytes
     forward = unwrap_forward(envelope) if not too_big else None
-    files = _file_reports(app, forward.files if forward else envelope.attachments, too_big)
+    budget = Budget(app.settings.intake.message_budget)
+    files = _file_reports(app, forward.files if forward else envelope.attachments, too_big,
+                          budget)
     extra = [*notes, *(ProblemNote("mime-defect", d) for d in envelope.defects)]
     if too_big:
         mb = app.settings.intake.max_message_bytes // (1024 * 1024)
@@ -165,7 +235,7 @@ def prepare(
         links=document_links(envelope.body_text) if not files else (),
         date_skew=timedelta(hours=trust.date_skew_hours),
     )
-    return Prepared(envelope, files, intake, forward)
+    return Prepared(envelope, files, intake, forward, budget)
 
 
 def forgery(app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot) -> str | None:
@@ -183,6 +253,8 @@ def forgery(app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot) -> str
     return None
 
 
-def read_pieces(app: App, decision: Decision, files: Sequence[FileReport]) -> list[Piece]:
-    """One piece per round the mail answers (a bundle has several), each with its forms read."""
-    return [read_forms(app, piece, files) for piece in split(decision)]
+def read_pieces(app: App, decision: Decision, prepared: Prepared) -> list[Piece]:
+    """One piece per round the mail answers (a bundle has several), each with its forms read
+    within what is left of the message's budget."""
+    return [read_forms(app, piece, prepared.files, prepared.budget)
+            for piece in split(decision)]

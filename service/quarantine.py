@@ -206,7 +206,7 @@ def assign(
             f"Không gán được thư số {message_id} cho {unit.name}: {decision.reason} "
             + ("Hãy chỉ rõ đợt bằng --round MÃ_ĐỢT." if decision.round is None else "")
         )
-    pieces = read_pieces(app, decision, prepared.files)  # sandboxed, before the transaction
+    pieces = read_pieces(app, decision, prepared)  # sandboxed, before the transaction
     with app.sessions() as session, session.begin():
         message = get_message(session, message_id)
         _pending(message)  # a second reviewer may have been quicker

@@ -8,7 +8,9 @@ dies or overruns, the file is recorded with a problem and intake goes on.
 The child is a plain fork of the calling thread: it parses, pickles its result into a pipe and
 leaves with os._exit, never touching the parent's database connections or sockets. (A fork
 server was measured at ~300 ms a file because each child re-imports the main module; a fork
-costs a few milliseconds.)
+costs a few milliseconds.) The child starts its own session, so a program it runs (LibreOffice
+for old .doc files) is killed with it at the deadline instead of running on unwatched; such a
+program inherits the address-space cap too.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import math
 import os
 import pickle
 import resource
 import select
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,8 +60,13 @@ def _address_space() -> int:
 
 
 def _run_child(write_fd: int, func: Callable[..., Any], args: tuple[Any, ...],
-               budget: int) -> None:
+               budget: int, scratch: str | None) -> None:
     try:
+        # Its own session (and process group): whatever it starts can be found and killed with
+        # it. Before anything else, so no descendant predates it.
+        os.setsid()
+        if scratch is not None:  # for it and its programs; the parent removes it afterwards
+            os.environ["TMPDIR"] = tempfile.tempdir = scratch
         gc.disable()  # a collection would touch (and so copy) every page shared with the parent
         limit = _address_space() + budget
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -66,7 +76,10 @@ def _run_child(write_fd: int, func: Callable[..., Any], args: tuple[Any, ...],
             payload = ("memory", None, "")
         except BaseException as exc:  # reported to the parent, which records a problem
             payload = ("error", None, f"{type(exc).__name__}: {exc}"[:500])
-        data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # a result that cannot cross the pipe is the function's error
+            data = pickle.dumps(("error", None, f"kết quả không gửi được: {exc}"[:500]))
         view = memoryview(data)
         while view:
             view = view[os.write(write_fd, view):]
@@ -74,39 +87,116 @@ def _run_child(write_fd: int, func: Callable[..., Any], args: tuple[Any, ...],
         os._exit(0)
 
 
-def run_limited(func: Callable[..., Any], *args: Any, limits: Limits = Limits()) -> Outcome:
-    """Call `func(*args)` in a forked child; never raises for what happens inside it."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child, which exits inside
-        os.close(read_fd)
-        _run_child(write_fd, func, args, limits.memory_bytes)
-    os.close(write_fd)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + limits.seconds
-    timed_out = False
+def _session_members(sid: int) -> list[int]:
+    """Processes of session `sid` that are not zombies, from /proc ([] without /proc)."""
+    members = []
     try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([read_fd], [], [], remaining)[0]:
-                timed_out = True
-                break
-            chunk = os.read(read_fd, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(read_fd)
-        if timed_out:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-    if timed_out:
-        return Outcome("timeout")
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # gone meanwhile
+            continue
+        # "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 3 and fields[3] == str(sid).encode() and fields[0] != b"Z":
+            members.append(int(name))
+    return members
+
+
+def _kill_all(pid: int) -> None:
+    """SIGKILL the child and everything it started, while the child is not yet reaped.
+
+    The child's pid names its session and process group; it cannot be reused before the
+    child is reaped, so nothing outside the sandbox is hit. Descendants stay in the session
+    even when they make their own process group (as parsers.others does for soffice, to
+    stop it on its own deadline), so the session is swept from /proc as well; only one
+    that calls setsid() itself could leave it, and LibreOffice does not.
+    """
+    for kill in (os.kill, os.killpg):  # the child first: then it cannot make its group later
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
+    killed: set[int] = {pid}
+    for _ in range(100):  # a killed process cannot fork again, so a few rounds reach a fixpoint
+        fresh = [member for member in _session_members(pid) if member not in killed]
+        if not fresh:
+            return
+        for member in fresh:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(member, signal.SIGKILL)
+        killed.update(fresh)
+
+
+def _await_answer(read_fd: int, seconds: float) -> Outcome:
+    """The child's answer from the pipe, or why there is none."""
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + seconds
+    poller = select.poll()  # not select(): the service may hold more than 1024 descriptors
+    poller.register(read_fd, select.POLLIN)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not poller.poll(max(1, math.ceil(remaining * 1000))):
+            return Outcome("timeout")
+        chunk = os.read(read_fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
     if not chunks:  # killed by the kernel, or a crash in C code, before it could answer
-        return Outcome("crashed", detail=f"trạng thái {status}")
+        return Outcome("crashed")
     try:
         result, value, detail = pickle.loads(b"".join(chunks))
-    except Exception as exc:
+    except Exception as exc:  # cut short (killed while writing)
         return Outcome("crashed", detail=f"kết quả hỏng: {exc}")
     return Outcome(result, value, detail)
+
+
+def run_limited(func: Callable[..., Any], *args: Any, limits: Limits = Limits()) -> Outcome:
+    """Call `func(*args)` in a forked child; never raises for what happens inside it.
+
+    When the child overruns its deadline, dies without answering, or the wait is interrupted,
+    it is killed together with every process it started (its whole session, swept from /proc).
+    After an answer only its process group is killed (a /proc sweep costs milliseconds a
+    call): a function that starts a program in a process group of its own reaps it itself, as
+    parsers.others does for soffice. The child's temporary files (TMPDIR, `tempfile`) go to a
+    folder of its own, removed afterwards.
+    """
+    try:  # temporary files of a killed child (a half-converted .doc) are removed with it
+        scratch: str | None = tempfile.mkdtemp(prefix="baocao-sandbox-")
+    except OSError:
+        scratch = None
+    try:
+        read_fd, write_fd = os.pipe()
+        try:
+            pid = os.fork()
+        except BaseException:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
+        if pid == 0:  # pragma: no cover - runs in the child, which exits inside
+            os.close(read_fd)
+            _run_child(write_fd, func, args, limits.memory_bytes, scratch)
+        os.close(write_fd)
+        outcome: Outcome | None = None
+        try:
+            outcome = _await_answer(read_fd, limits.seconds)
+        finally:
+            # Also on an exception here (Ctrl-C): the child is in its own session, the
+            # terminal's signal does not reach it, and it must not outlive us.
+            os.close(read_fd)
+            if outcome is None or outcome.status in ("timeout", "crashed"):
+                _kill_all(pid)
+            else:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)  # leftovers; the child itself is exiting
+            _, status = os.waitpid(pid, 0)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if outcome.status == "crashed" and not outcome.detail:
+        return Outcome("crashed", detail=f"trạng thái {status}")
+    return outcome

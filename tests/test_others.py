@@ -6,13 +6,16 @@ zips are built here, so each test shows exactly what its file holds.
 
 from __future__ import annotations
 
+import functools
 import io
 import stat
-import time
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TypeVar
 
+import docx
 import pytest
 from asn1crypto import cms, keys, x509
 from pypdf import PdfReader, PdfWriter
@@ -30,17 +33,21 @@ from parsers.extract import extract
 from parsers.legacy import unicode_to_tcvn3
 from parsers.others import (
     PdfSignature,
-    convert_doc_with_soffice,
+    convert_docs_with_soffice,
     find_soffice,
     list_zip,
     note_only,
     pdf_signatures,
     read_doc,
+    read_docs,
     read_pdf,
     read_xls,
 )
 from parsers.safety import Limits
 from parsers.types import FileProblem
+from service.sandbox import Limits as SandboxLimits
+from service.sandbox import run_limited
+from tests.test_sandbox import reap_leftover, wait_gone
 
 DATA = Path(__file__).parent / "data" / "others"
 
@@ -330,30 +337,145 @@ def _fake_soffice(tmp_path: Path, script: str) -> str:
     return str(path)
 
 
-def test_soffice_timeout_kills_the_process_group(tmp_path: Path) -> None:
-    marker = tmp_path / "child-alive"
-    # A child that would outlive its parent unless the whole group is killed.
-    soffice = _fake_soffice(tmp_path, f"(sleep 3; touch {marker}) &\nsleep 30\n")
-    started = time.monotonic()
-    result = convert_doc_with_soffice(b"x", soffice, timeout=0.5, filename="cham.doc")
-    assert isinstance(result, FileProblem) and result.code == "timeout"
-    assert "cham.doc" in result.message
-    assert time.monotonic() - started < 5
-    time.sleep(3.5)
-    assert not marker.exists()
+def _fake_converter(tmp_path: Path, body: str) -> tuple[str, Path]:
+    """A fake soffice that logs its arguments (one line per run) and runs `body` with
+    $outdir set and the input files as "$@"; `{docx}` in `body` is a real .docx to hand out."""
+    docx_path = tmp_path / "converted.docx"
+    document = docx.Document()
+    document.add_paragraph("Báo cáo đã chuyển đổi")
+    document.save(str(docx_path))
+    log = tmp_path / "runs.log"
+    script = f"""echo "$@" >> {log}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --outdir) outdir="$2"; shift 2 ;;
+    --convert-to) shift 2 ;;
+    -*) shift ;;
+    *) break ;;
+  esac
+done
+""" + body.replace("{docx}", str(docx_path))
+    return _fake_soffice(tmp_path, script), log
+
+
+_CONVERT = 'cp {docx} "$outdir/$(basename "$f" .doc).docx"'
+
+
+T = TypeVar("T")
+
+
+def _until_started(pidfile: Path, attempt: Callable[[float], T]) -> T:
+    """`attempt(deadline)` with deadlines of 1, 5 then 25 s, until the fake soffice got far
+    enough to start its background child (a slow machine needs the longer ones)."""
+    for seconds in (1.0, 5.0, 25.0):
+        pidfile.unlink(missing_ok=True)
+        result = attempt(seconds)
+        if pidfile.exists() and pidfile.read_text().strip():
+            return result
+    pytest.fail("the fake soffice never started its background child")
+
+
+def test_batch_timeout_keeps_what_was_converted_and_kills_the_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "background.pid"
+    # Converts the first file, leaves the second half-written, starts a child that would
+    # outlive it unless the whole process group is killed, and hangs.
+    soffice, _log = _fake_converter(tmp_path, f"""f="$1"; {_CONVERT}
+printf 'PK\\003\\004' > "$outdir/$(basename "$2" .doc).docx"
+sleep 300 &
+echo $! > {pidfile}
+wait
+""")
+    items = [("mot.doc", b"1"), ("hai.doc", b"2"), ("ba.doc", b"3")]
+    results = _until_started(
+        pidfile, lambda seconds: convert_docs_with_soffice(items, soffice, timeout=seconds))
+    background = int(pidfile.read_text())
+    try:
+        assert results[0] == (tmp_path / "converted.docx").read_bytes()
+        problems = [r for r in results[1:] if isinstance(r, FileProblem)]
+        assert [p.code for p in problems] == ["timeout", "timeout"]
+        assert "hai.doc" in problems[0].message and "ba.doc" in problems[1].message
+        assert wait_gone(background)
+    finally:
+        reap_leftover(background)
+
+
+def test_a_sandbox_deadline_before_the_conversion_deadline_kills_soffice(tmp_path: Path) -> None:
+    """read_docs as the pipeline runs it, in service.sandbox; when the sandbox's deadline comes
+    first, soffice (in its own process group) and its children die with the sandbox."""
+    pidfile = tmp_path / "background.pid"
+    soffice, log = _fake_converter(tmp_path, f"sleep 300 &\necho $! > {pidfile}\nwait\n")
+    read = functools.partial(read_docs, soffice=soffice, timeout=3600, read_docx=extract)
+    outcome = _until_started(pidfile, lambda seconds: run_limited(
+        read, [("a.doc", b"x")], Limits(), limits=SandboxLimits(seconds=seconds)))
+    background = int(pidfile.read_text())
+    try:
+        assert outcome.status == "timeout"
+        assert wait_gone(background)
+        # The sender's file, written for soffice, went with the sandbox's temporary folder.
+        source = next(arg for arg in log.read_text().split() if arg.endswith("0001.doc"))
+        assert "baocao-sandbox-" in source and not Path(source).exists()
+    finally:
+        reap_leftover(background)
+
+
+def test_batch_inputs_get_generated_names_in_a_private_folder(tmp_path: Path) -> None:
+    soffice, log = _fake_converter(tmp_path, f"for f in \"$@\"; do {_CONVERT}; done\n")
+    items = [("'; touch pwned #.doc", b"1"), ("../../Báo cáo.doc", b"2")]
+    results = convert_docs_with_soffice(items, soffice, timeout=60)
+    assert all(isinstance(r, bytes) for r in results)
+    args = log.read_text().split()
+    inputs = [Path(arg) for arg in args if arg.endswith(".doc")]
+    assert [p.name for p in inputs] == ["0001.doc", "0002.doc"]
+    assert "pwned" not in log.read_text() and "Báo" not in log.read_text()
+    profile = next(arg for arg in args if arg.startswith("-env:UserInstallation=file://"))
+    assert Path(profile.removeprefix("-env:UserInstallation=file://")).parent == (
+        inputs[0].parent.parent)
+    assert not inputs[0].parent.parent.exists()  # removed afterwards
+
+
+def test_a_file_that_kills_soffice_spoils_only_itself(tmp_path: Path) -> None:
+    # LibreOffice converts in argument order; the fake dies (like a crash) on "CRASH".
+    soffice, log = _fake_converter(tmp_path, f"""for f in "$@"; do
+  if grep -q CRASH "$f"; then exit 134; fi
+  {_CONVERT}
+done
+""")
+    items = [("a.doc", b"1"), ("xau.doc", b"CRASH"), ("b.doc", b"2"), ("c.doc", b"3")]
+    parsed = read_docs(items, Limits(), soffice=soffice, timeout=60, read_docx=extract)
+    assert [p.readable for p in parsed] == [True, False, True, True]
+    assert [p.code for p in parsed[1].problems] == ["corrupt"]
+    assert "xau.doc" in parsed[1].problems[0].message
+    assert parsed[2].text == "Báo cáo đã chuyển đổi"
+    assert parsed[2].notes[0] == "tệp Word cũ (.doc), đã chuyển sang .docx để đọc"
+    runs = [[Path(a).name for a in run.split() if a.endswith(".doc")]
+            for run in log.read_text().splitlines()]
+    assert runs == [["0001.doc", "0002.doc", "0003.doc", "0004.doc"], ["0003.doc", "0004.doc"]]
+
+
+def test_a_soffice_that_always_dies_is_tried_twice(tmp_path: Path) -> None:
+    soffice, log = _fake_converter(tmp_path, "exit 134\n")
+    items = [(f"{n}.doc", b"x") for n in range(5)]
+    results = convert_docs_with_soffice(items, soffice, timeout=60)
+    assert [r.code for r in results if isinstance(r, FileProblem)] == ["corrupt"] * 5
+    assert len(log.read_text().splitlines()) == 2
 
 
 def test_soffice_without_output_is_corrupt(tmp_path: Path) -> None:
-    result = convert_doc_with_soffice(b"x", _fake_soffice(tmp_path, "exit 0\n"), timeout=5)
+    [result] = convert_docs_with_soffice([("a.doc", b"x")], _fake_soffice(tmp_path, "exit 0\n"),
+                                         timeout=5)
     assert isinstance(result, FileProblem) and result.code == "corrupt"
-    missing = convert_doc_with_soffice(b"x", str(tmp_path / "nowhere"), timeout=5)
+    [missing] = convert_docs_with_soffice([("a.doc", b"x")], str(tmp_path / "nowhere"), timeout=5)
     assert isinstance(missing, FileProblem) and missing.code == "corrupt"
+    assert convert_docs_with_soffice([], str(tmp_path / "nowhere"), timeout=5) == []
 
 
 def test_doc_without_soffice_is_kept_with_a_note() -> None:
     parsed = read_doc("cu.doc", b"x", Limits(), soffice=None, timeout=5, read_docx=extract)
     assert parsed.kind == "doc" and not parsed.readable and parsed.problems == ()
     assert "Word cũ" in parsed.notes[0]
+    both = read_docs([("a.doc", b"x"), ("b.doc", b"y")], Limits(), soffice=None, timeout=5,
+                     read_docx=extract)
+    assert [p.notes for p in both] == [parsed.notes, parsed.notes]
 
 
 SOFFICE = find_soffice()

@@ -92,6 +92,18 @@ def test_a_killed_pollers_lease_on_this_machine_is_taken_over_at_once(
     assert poll_once(app).fetched == 1  # no 10-minute wait after a crash
 
 
+def test_a_lease_our_own_interrupted_poll_could_not_release_is_taken_back(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    """The database went away mid-poll, so the poll's `finally` could not release its lease."""
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    deliver(pymap_server)
+    with app.sessions() as session, session.begin():
+        assert lease.acquire(session, "poll:INBOX", poller_id() + "#finished",
+                             timedelta(minutes=10), datetime.now(UTC))
+    assert poll_once(app).fetched == 1  # no 10-minute wait for our own stale lease
+
+
 def test_move_post_action_happens_after_commit_and_nothing_is_seen_twice(
     tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
 ) -> None:
