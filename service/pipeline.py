@@ -20,7 +20,7 @@ import logging
 import threading
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -174,7 +174,11 @@ def _poll(
     def copy_of(uid: int) -> OnCopy:
         return lambda known: act(known, uid)
 
-    for count, fetched in enumerate(inbox.fetch(uids), start=1):
+    def spool(chunks: Iterator[bytes]) -> bytes:
+        """A large message goes to the archive piece by piece, then is read back once."""
+        return app.archive.get(app.archive.put_stream(chunks, ".eml"))
+
+    for count, fetched in enumerate(inbox.fetch(uids, spool=spool), start=1):
         keeper.check()
         report.fetched += 1
         if progress is not None:

@@ -1,16 +1,17 @@
 """`baocao run`: the long-running service. Jobs are one-line calls into service functions.
 
-- inbox: an IMAP IDLE loop in its own thread when the server offers IDLE (new mail is processed
-  within seconds; the IDLE is renewed every 25 minutes, before servers drop it at 29, and any
-  error reconnects after a back-off); plus an interval poll as a safety net and for servers
-  without IDLE;
+- inbox: ONE poller thread reads the mailbox at start, every `schedule.poll_seconds` (a safety
+  net, and the only reader for servers without IDLE) and whenever the IDLE thread, waiting on
+  its own connection, sees new mail (the IDLE is renewed every 25 minutes, before servers drop
+  it at 29, and any error reconnects after a back-off);
 - outbox: ONE sender thread per process, every `schedule.outbox_seconds` and whenever something
   was queued (other jobs only wake it; rows are claimed, so other processes may send too);
 - reminders: working days at `schedule.reminder_hour`;
 - summaries: weekly and the working day after a deadline, at `schedule.summary_hour`.
 
-APScheduler 3 in Asia/Ho_Chi_Minh; every job has an explicit id, `max_instances=1` and
-`coalesce=True`, so after downtime each job runs once, not once per missed slot. Every job is
+APScheduler 3 in Asia/Ho_Chi_Minh runs reminders and summaries; every job has an explicit id,
+`max_instances=1` and `coalesce=True`, so after downtime each job runs once, not once per
+missed slot. Every job is
 idempotent (outbox keys, the poll lease), so running late or twice sends nothing twice.
 SIGTERM/SIGINT let the current step finish, then the process exits with status 0. A SQLite file
 deleted or replaced under the running service (DatabaseGone) stops it with status 3.
@@ -29,7 +30,6 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from mailer.errors import MailerError
 from service.bootstrap import App
@@ -57,9 +57,10 @@ class Service:
 
     app: App
     stop: threading.Event = field(default_factory=threading.Event)
-    poll_lock: threading.Lock = field(default_factory=threading.Lock)
     scheduler: BackgroundScheduler | None = None
     idle_thread: threading.Thread | None = None
+    wake_poller: threading.Event = field(default_factory=threading.Event)
+    poller_thread: threading.Thread | None = None
     extra_jobs: list[tuple[str, Callable[[], Any], Any]] = field(default_factory=list)
     faults: dict[str, str] = field(default_factory=dict)  # job → the fault last logged
     wake_sender: threading.Event = field(default_factory=threading.Event)
@@ -69,13 +70,11 @@ class Service:
     # --- jobs: one line each into service functions -------------------------------------------
 
     def poll(self) -> bool:
-        """Poll once (the IDLE thread and the interval job share this; one at a time).
+        """Poll until nothing is new (only the poller thread calls this).
 
         False when the mailbox, the database or the archive could not be used: nothing was
         lost (the cursor did not move), the caller retries after a back-off.
         """
-        if not self.poll_lock.acquire(blocking=False):
-            return True
         try:
             # Mail that arrived while a batch was being read is read at once, not at the next
             # IDLE notice: poll again until a poll finds nothing new.
@@ -98,8 +97,6 @@ class Service:
             self._fault("poll", f"Kho lưu thư gốc chưa ghi được: {exc}")
         except UNAVAILABLE as exc:
             self._fault("poll", f"Cơ sở dữ liệu chưa dùng được: {db_reason(exc)}")
-        finally:
-            self.poll_lock.release()
         return False
 
     def _fault(self, job: str, text: str) -> None:
@@ -120,6 +117,7 @@ class Service:
         self.fatal = reason
         self.stop.set()
         self.wake_sender.set()
+        self.wake_poller.set()
 
     def remind(self) -> None:
         try:
@@ -158,15 +156,25 @@ class Service:
         for failure in report.failures:
             log.error("Không gửi được thư %s", failure)
 
-    def sender_loop(self) -> None:
-        """Send what is due every `schedule.outbox_seconds`, and at once when woken."""
-        interval = self.app.settings.schedule.outbox_seconds
+    def _every(self, wake: threading.Event, seconds: float, step: Callable[[], None]) -> None:
+        """Run `step` every `seconds`, and at once whenever `wake` is set, until we stop."""
         while not self.stop.is_set():
-            self.wake_sender.wait(timeout=interval)
-            self.wake_sender.clear()
+            wake.wait(timeout=seconds)
+            wake.clear()
             if self.stop.is_set():
                 break
-            self.send_now()
+            step()
+
+    def sender_loop(self) -> None:
+        """Send what is due every `schedule.outbox_seconds`, and at once when woken."""
+        self._every(self.wake_sender, self.app.settings.schedule.outbox_seconds, self.send_now)
+
+    def poller_loop(self) -> None:
+        """Poll at start, every `schedule.poll_seconds` (the safety net, and the only reader
+        for servers without IDLE), and at once when the IDLE thread wakes it."""
+        self.wake_poller.set()  # catch up with what arrived while the service was down
+        self._every(self.wake_poller, self.app.settings.schedule.poll_seconds,
+                    self.poll_until_done)
 
     def poll_until_done(self) -> None:
         """Poll; after a failure retry with back-off (1 s … 60 s) until it works or we stop."""
@@ -179,7 +187,11 @@ class Service:
     # --- the IDLE loop --------------------------------------------------------------------------
 
     def idle_loop(self) -> None:
-        """Wait for new mail with IDLE; reconnect with back-off on any error."""
+        """Wait for new mail with IDLE and wake the poller; reconnect with back-off on any error.
+
+        IDLE runs on its own connection while the poller reads on another, so mail that arrives
+        during a long batch is noticed at once and read as soon as the batch ends.
+        """
         failures = 0
         while not self.stop.is_set():
             try:
@@ -190,10 +202,10 @@ class Service:
                     if failures:
                         log.info("Đã kết nối lại máy chủ IMAP.")
                     failures = 0
-                    self.poll_until_done()  # whatever arrived while we were not listening
+                    self.wake_poller.set()  # whatever arrived while we were not listening
                     while not self.stop.is_set():
                         if inbox.idle_wait(IDLE_RENEW_SECONDS, should_stop=self.stop.is_set):
-                            self.poll_until_done()
+                            self.wake_poller.set()
             except MailerError as exc:
                 delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
                 failures += 1
@@ -210,13 +222,11 @@ class Service:
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        schedule = self.app.settings.schedule
         scheduler = BackgroundScheduler(
             timezone=TZ,
             job_defaults={"max_instances": 1, "coalesce": True,
                           "misfire_grace_time": MISFIRE_GRACE},
         )
-        scheduler.add_job(self.poll, IntervalTrigger(seconds=schedule.poll_seconds), id="poll")
         # Reminders and summaries check the working day and hour themselves and are idempotent:
         # run them hourly (and once now, to catch up after downtime) rather than trusting one
         # daily slot that a restart at 08:01 would miss.
@@ -231,6 +241,9 @@ class Service:
         self.sender_thread = threading.Thread(target=self.sender_loop, name="outbox-sender",
                                               daemon=True)
         self.sender_thread.start()
+        self.poller_thread = threading.Thread(target=self.poller_loop, name="poller",
+                                              daemon=True)
+        self.poller_thread.start()
         self.idle_thread = threading.Thread(target=self.idle_loop, name="imap-idle", daemon=True)
         self.idle_thread.start()
         log.info("baocao đang chạy: hộp thư %s, múi giờ Asia/Ho_Chi_Minh.",
@@ -239,9 +252,10 @@ class Service:
     def shutdown(self) -> None:
         self.stop.set()
         self.wake_sender.set()
+        self.wake_poller.set()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)  # lets a running job finish its step
-        for thread in (self.idle_thread, self.sender_thread):
+        for thread in (self.idle_thread, self.poller_thread, self.sender_thread):
             if thread is not None:
                 thread.join(timeout=30)
         log.info("baocao đã dừng.")

@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from store.errors import ArchiveError
@@ -73,6 +74,39 @@ class Archive:
             raise ArchiveError(
                 f"Không lưu được tệp vào thư mục lưu trữ {directory}: {_reason(exc)}"
             ) from exc
+        return sha
+
+    def put_stream(self, chunks: Iterable[bytes], suffix: str = ".eml") -> str:
+        """Store bytes that arrive in pieces (a large message fetched in parts), durably,
+        without ever holding them whole; returns their sha256 as `put` does."""
+        digest = hashlib.sha256()
+        staging = self.root / "tmp"
+        try:
+            staging.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=staging, prefix=".stream-", suffix=suffix)
+        except OSError as exc:
+            raise ArchiveError(
+                f"Không lưu được tệp vào thư mục lưu trữ {staging}: {_reason(exc)}") from exc
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    tmp.write(chunk)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            sha = digest.hexdigest()
+            dest = self.path(sha, suffix)
+            if not dest.is_file():
+                created = _make_dirs(dest.parent)
+                os.replace(tmp_name, dest)  # same filesystem: staging lives under root
+                for synced in {dest.parent, *(made.parent for made in created)}:
+                    _fsync_dir(synced)
+        except OSError as exc:
+            raise ArchiveError(
+                f"Không lưu được tệp vào thư mục lưu trữ {self.root}: {_reason(exc)}") from exc
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
         return sha
 
     def get(self, sha: str, suffix: str = ".eml") -> bytes:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -57,3 +60,14 @@ def seed_units(app: App, units: tuple[SeedUnit, ...] = DISTRICT_UNITS) -> None:
     with app.sessions() as session, session.begin():
         report = import_units(session, read_unit_sheet(units_xlsx(units)))
     assert not report.skipped, report.skipped
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60, what: str = "") -> None:
+    """Wait for a condition another thread or process will make true; `timeout` only guards
+    against a hang (tests never assert how fast something happens: that is bench/'s job)."""
+    tick = threading.Event()
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what or condition}")
+        tick.wait(0.05)

@@ -5,7 +5,9 @@ test cuts, stalls or half-closes the connection the way a flaky network or firew
 - `stall()` / `resume()`: bytes stop flowing both ways but sockets stay open, as when a link
   goes dead without telling anyone;
 - `half_close()`: the server→client direction ends (the client reads EOF), the other stays;
-- `refuse(True)`: new connections are accepted and closed at once.
+- `refuse(True)`: new connections are accepted and closed at once;
+- `trickle=True` / `set_trickle(True)`: server→client bytes go one per TCP segment, as a slow or
+  fragmenting link delivers them, so every response line reaches the client split.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import time
 
 
 class TcpProxy:
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, target_port: int, target_host: str = "127.0.0.1", trickle: bool = False
+    ) -> None:
         self.target = (target_host, target_port)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
@@ -28,6 +32,9 @@ class TcpProxy:
         self._stalled = threading.Event()
         self._refusing = False
         self._closed = threading.Event()
+        self._trickle = threading.Event()
+        if trickle:
+            self._trickle.set()
         self.connections = 0
         threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
 
@@ -58,6 +65,13 @@ class TcpProxy:
 
     def refuse(self, on: bool) -> None:
         self._refusing = on
+
+    def set_trickle(self, on: bool) -> None:
+        """Forward server→client bytes one at a time (each its own segment) while `on`."""
+        if on:
+            self._trickle.set()
+        else:
+            self._trickle.clear()
 
     def close(self) -> None:
         self._closed.set()
@@ -108,6 +122,18 @@ class TcpProxy:
                         peers[sock].shutdown(socket.SHUT_WR)
                     continue
                 try:
-                    peers[sock].sendall(data)
+                    if sock is upstream and self._trickle.is_set():
+                        self._send_bytewise(client, data)
+                    else:
+                        peers[sock].sendall(data)
                 except OSError:
                     return
+
+    @staticmethod
+    def _send_bytewise(sock: socket.socket, data: bytes) -> None:
+        # Without Nagle each one-byte send leaves as its own segment; the pause keeps the
+        # receiver from finding them already coalesced in its buffer.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(len(data)):
+            sock.sendall(data[i : i + 1])
+            time.sleep(0.0002)

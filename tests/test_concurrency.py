@@ -29,7 +29,7 @@ from tests.crash_harness import (
     seen_message_ids,
     write_config,
 )
-from tests.support import make_app
+from tests.support import make_app, wait_until
 from tests.test_crash import crash_imap  # noqa: F401 - fixture: pymap, Dovecot in the full run
 
 COUNT = 200
@@ -73,9 +73,9 @@ def test_two_services_and_a_cron_poll_send_each_acknowledgement_once(
                 return (session.scalar(select(func.count(Outbox.id))
                                        .where(Outbox.status == "sent")) or 0) >= COUNT
 
-        finished = threading.Event()
-        while not all_sent():
-            assert not finished.wait(0.2) and all(s.poll() is None for s in services)
+        wait_until(lambda: all_sent() or any(s.poll() is not None for s in services),
+                   timeout=600, what="every acknowledgement to be marked sent")
+        assert all(s.poll() is None for s in services)
     finally:
         stop.set()
         cron_thread.join(300)

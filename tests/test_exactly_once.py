@@ -41,7 +41,7 @@ from service.samples import sample_form, sample_report, unit_email
 from service.seed import DISTRICT_UNITS
 from store.models import InboundMessage, Outbox, Submission
 from tests.crash_harness import PASSWORD_ENV, seen_message_ids, write_config
-from tests.support import INBOX_ADDRESS, make_app, seed_units
+from tests.support import INBOX_ADDRESS, make_app, seed_units, wait_until
 from tests.tcp_proxy import TcpProxy
 
 UNITS = DISTRICT_UNITS[:5]
@@ -256,7 +256,9 @@ def test_a_deleted_sqlite_file_stops_the_service_loudly(
             [sys.executable, "-m", "service.cli", "--config", str(config), "run"],
             env=env, stdout=log, stderr=log)
     try:
-        wait_for_text(log_path, "đang chạy", proc)
+        wait_until(lambda: "đang chạy" in log_path.read_text(encoding="utf-8")
+                   or proc.poll() is not None, what="the service to start")
+        assert proc.poll() is None, log_path.read_text(encoding="utf-8")
         db_file.unlink()
         pymap_server.deliver(report_mail(0), WHEN)  # nothing may be recorded anywhere now
         assert proc.wait(timeout=120) == 3
@@ -267,18 +269,6 @@ def test_a_deleted_sqlite_file_stops_the_service_loudly(
     assert "đã bị xóa trong lúc baocao đang chạy" in text
     assert "Traceback" not in text
     assert seen_message_ids(pymap_server.settings()) == set()
-
-
-def wait_for_text(path: Path, text: str, proc: subprocess.Popen[Any]) -> None:
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(0.05):
-            if text in path.read_text(encoding="utf-8") or proc.poll() is not None:
-                done.set()
-
-    threading.Thread(target=watch, daemon=True).start()
-    assert done.wait(60) and proc.poll() is None, path.read_text(encoding="utf-8")
 
 
 def test_a_replaced_sqlite_file_stops_the_in_process_service(
@@ -389,14 +379,6 @@ def test_a_slow_message_never_lets_a_second_poller_in(
         release.set()
         first.join(60)
     assert len(result) == 1 and result[0].fetched == 1  # type: ignore[attr-defined]
-
-
-def wait_until(condition: Any, timeout: float = 60) -> None:
-    done = threading.Event()
-    deadline = datetime.now(UTC) + timedelta(seconds=timeout)
-    while not condition():
-        assert datetime.now(UTC) < deadline, "condition not met in time"
-        done.wait(0.05)
 
 
 def test_send_pending_sends_nothing_twice_from_two_threads(

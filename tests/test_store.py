@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -342,6 +343,26 @@ def test_archive_put_get_layout(archive: Archive) -> None:
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temp files left
     other = archive.put(b"PK\x03\x04", ".docx")
     assert archive.get(other, ".docx") == b"PK\x03\x04"
+
+
+def test_archive_stores_a_stream_like_the_whole(archive: Archive) -> None:
+    data = bytes(range(256)) * 5000
+    pieces = [data[i:i + 70_000] for i in range(0, len(data), 70_000)]
+    sha = archive.put_stream(iter(pieces))
+    assert sha == archive.put(data) and archive.get(sha) == data
+    assert archive.put_stream(iter(pieces)) == sha  # again: harmless
+    assert not list((archive.root / "tmp").iterdir())  # no staging file left behind
+
+
+def test_an_interrupted_stream_leaves_nothing(archive: Archive) -> None:
+    def broken() -> Iterator[bytes]:
+        yield b"first part"
+        raise OSError("connection reset")
+
+    with pytest.raises(ArchiveError):
+        archive.put_stream(broken())
+    assert not list((archive.root / "tmp").iterdir())
+    assert [p for p in archive.root.rglob("*") if p.is_file()] == []
 
 
 def test_archive_rejects_unsafe_keys(archive: Archive) -> None:
