@@ -36,10 +36,13 @@ COUNT = 200
 
 
 @pytest.mark.slow
-def test_two_services_and_a_cron_poll_send_each_acknowledgement_once(
+@pytest.mark.parametrize(("count", "cron"), [(1, False), (2, True)],
+                         ids=["one-service", "two-services-and-cron"])
+def test_services_and_a_cron_poll_send_each_acknowledgement_once(
     tmp_path: Path, db_url: str, crash_imap: ImapTestServer,  # noqa: F811
-    smtp_server: CapturingSmtpServer,
+    smtp_server: CapturingSmtpServer, count: int, cron: bool,
 ) -> None:
+    """One service alone (its IDLE, poller and sender threads), or two services and cron."""
     app = make_app(tmp_path, db_url, crash_imap.settings(), smtp_server.settings())
     prepare(app)
     mail = messages(COUNT)
@@ -50,12 +53,12 @@ def test_two_services_and_a_cron_poll_send_each_acknowledgement_once(
     env.pop("BAOCAO_CRASH_AT", None)
     base = [sys.executable, "-m", "service.cli", "--config", str(config)]
     services = [subprocess.Popen([*base, "run"], env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+                                 stderr=subprocess.PIPE, text=True) for _ in range(count)]
     stop = threading.Event()
     cron_runs: list[int] = []
 
     def cron() -> None:  # `poll --once` every few seconds, as an office's crontab would
-        while not stop.is_set():
+        while cron and not stop.is_set():
             done = subprocess.run([*base, "poll", "--once"], env=env, capture_output=True,
                                   text=True, timeout=300, check=False)
             cron_runs.append(done.returncode)
@@ -82,9 +85,10 @@ def test_two_services_and_a_cron_poll_send_each_acknowledgement_once(
         for service in services:
             service.send_signal(signal.SIGTERM)
         errors = [s.communicate(timeout=120)[1] for s in services]
-    assert [s.returncode for s in services] == [0, 0], errors
+    assert [s.returncode for s in services] == [0] * count, errors
     assert not any("Traceback" in e for e in errors), errors
-    assert cron_runs and set(cron_runs) <= {0, 1}  # 1: "another process is reading the mailbox"
+    assert set(cron_runs) <= {0, 1}  # 1: "another process is reading the mailbox"
+    assert bool(cron_runs) == cron
     delivered = {mid for _, _, mid in mail}
     with app.sessions() as session:
         per_message = Counter(str(m) for m in session.scalars(select(InboundMessage.message_id)))
@@ -96,6 +100,6 @@ def test_two_services_and_a_cron_poll_send_each_acknowledgement_once(
     assert len(received) == COUNT and set(received.values()) == {1}, received.most_common(3)
     assert recorded_ids(app) == delivered
     assert seen_message_ids(crash_imap.settings()) == delivered
-    print(f"\nconcurrency: {COUNT} messages, 2 services + {len(cron_runs)} cron polls "
+    print(f"\nconcurrency: {COUNT} messages, {count} service(s) + {len(cron_runs)} cron polls "
           f"(refused while busy: {cron_runs.count(1)}); acknowledgements received "
           f"{len(smtp_server.messages)}, duplicates {len(smtp_server.messages) - len(received)}")

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from mailer.errors import MailerError
 from mailer.inbox import Inbox
 from service import pipeline, prepare
 from service.bootstrap import App
 from service.deadlines import DeadlineRule
+from service.doctor import run_checks
 from service.embedded_imap import ImapTestServer, PymapServer
 from service.embedded_smtp import CapturingSmtpServer
 from service.outbox import send_pending
@@ -102,6 +103,8 @@ def test_a_kill_around_the_post_action_is_reconciled_by_the_next_poll(
                  crash_at=f"{point}:2")
     assert killed.returncode == -signal.SIGKILL
     assert owed(app) == ["seen"]  # the second message; the third is not recorded yet
+    doctor = {c.name: c for c in run_checks(config, {PASSWORD_ENV: imap_server.password})}
+    assert "1 thư đã ghi nhận còn chờ thao tác" in doctor["Thao tác sau khi đọc thư"].message
     seen = seen_message_ids(imap_server.settings())
     assert seen == ({"<once-0@x.vn>", "<once-1@x.vn>"} if point.endswith("after")
                     else {"<once-0@x.vn>"})
@@ -110,6 +113,8 @@ def test_a_kill_around_the_post_action_is_reconciled_by_the_next_poll(
     assert "hoàn tất" in done.stdout  # the report says what was reconciled
     assert owed(app) == []
     assert seen_message_ids(imap_server.settings()) == {f"<once-{n}@x.vn>" for n in range(3)}
+    doctor = {c.name: c for c in run_checks(config, {PASSWORD_ENV: imap_server.password})}
+    assert doctor["Thao tác sau khi đọc thư"].ok
     with app.sessions() as session:
         assert len(session.scalars(select(InboundMessage.id)).all()) == 3
 
@@ -396,3 +401,34 @@ def test_send_pending_sends_nothing_twice_from_two_threads(
     smtp_server.wait_for(10, timeout=30)
     received = Counter(str(m.parsed()["Message-ID"]) for m in smtp_server.messages)
     assert len(received) == 10 and set(received.values()) == {1}
+
+
+# --- a sender we cannot answer ----------------------------------------------------------------
+
+
+def test_an_unanswerable_sender_is_a_problem_and_blocks_no_other_mail(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    """A unit registered by its whole domain; one of its senders has a quoted local part."""
+    from store.models import Problem, Unit, UnitAddress
+
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    unit = UNITS[0]
+    with app.sessions() as session, session.begin():
+        unit_id = session.scalar(select(Unit.id).where(Unit.name == unit.name))
+        session.add(UnitAddress(unit_id=unit_id, pattern="@xa-hung-dien.example.vn"))
+    files = [sample_report(unit.name, "Báo cáo 6 tháng", WHEN, 0)]
+    odd = unit_email(sender='"van,thu"@xa-hung-dien.example.vn', sender_name="Văn thư",
+                     to=INBOX_ADDRESS, subject="Báo cáo 6 tháng", body="Kính gửi",
+                     files=files, date=WHEN, message_id="<odd@x.vn>")
+    pymap_server.deliver(odd, WHEN)
+    pymap_server.deliver(report_mail(1), WHEN)
+    report = poll_once(app)
+    assert report.fetched == 2 and report.acknowledgements == 1
+    with app.sessions() as session:
+        problem = session.scalar(select(Problem).where(Problem.code == "unrepliable-address"))
+        assert problem is not None and "ngoặc kép" in problem.text
+        assert session.scalar(select(func.count(Submission.id))) == 2  # both counted
+    sent = send_pending(app)
+    assert (sent.sent, sent.failed) == (1, 0)
+    assert [list(m.rcpt_tos) for m in smtp_server.wait_for(1, timeout=10)] == [[UNITS[1].email]]
