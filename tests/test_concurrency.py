@@ -57,14 +57,14 @@ def test_services_and_a_cron_poll_send_each_acknowledgement_once(
     stop = threading.Event()
     cron_runs: list[int] = []
 
-    def cron() -> None:  # `poll --once` every few seconds, as an office's crontab would
+    def cron_loop() -> None:  # `poll --once` every few seconds, as an office's crontab would
         while cron and not stop.is_set():
             done = subprocess.run([*base, "poll", "--once"], env=env, capture_output=True,
                                   text=True, timeout=300, check=False)
             cron_runs.append(done.returncode)
             stop.wait(0.5)
 
-    cron_thread = threading.Thread(target=cron, daemon=True)
+    cron_thread = threading.Thread(target=cron_loop, daemon=True)
     cron_thread.start()
     try:
         for raw, when, _ in mail[COUNT // 2:]:  # the rest arrives while all three run
