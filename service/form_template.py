@@ -5,7 +5,8 @@ and one row per indicator with its code, so values are found by code even after 
 rows or moves the table. Only the value cells and the unit cell are unlocked; the sheet is
 protected WITHOUT a password (a password would make the file "encrypted" to some readers and
 stop clerks who need to fix a label). Number validation only warns, so a clerk can still write
-"x" (not applicable), which parsers.numbers understands.
+"x" (not applicable), which parsers.numbers understands. Every cell is written through
+service.cells: a unit name from units.xlsx or a label in a spec is text, never a formula.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from parsers.forms import FormSpec, Indicator, load_spec
 from parsers.numbers import format_number
+from service.cells import put
 
 __all__ = [
     "LISTS_SHEET",
@@ -82,15 +84,15 @@ def _validation(ind: Indicator) -> DataValidation:
 def _write_meta(wb: openpyxl.Workbook, spec: FormSpec, unit_names: Sequence[str]) -> None:
     lists = wb.create_sheet(LISTS_SHEET)
     for i, name in enumerate(unit_names, 1):
-        lists.cell(i, 1, name)
+        put(lists, i, 1, name)
     lists.sheet_state = "hidden"
     lists.protection.sheet = True
     meta = wb.create_sheet(META_SHEET)
     for i, (key, value) in enumerate(
         (("ma_bieu", spec.code), ("phien_ban", spec.version), ("ten_bieu", spec.title)), 1
     ):
-        meta.cell(i, 1, key)
-        meta.cell(i, 2, value)
+        put(meta, i, 1, key)
+        put(meta, i, 2, value)
     meta.sheet_state = "hidden"
     meta.protection.sheet = True
     names = {
@@ -122,16 +124,16 @@ def build_form_template(spec: FormSpec, unit_names: Sequence[str]) -> bytes:
     assert ws is not None
     ws.title = _sheet_title(spec.short)
     ws.merge_cells("A1:D1")
-    ws["A1"] = spec.title.upper()
+    put(ws, 1, 1, spec.title.upper())
     ws["A1"].font = Font(name=_FONT, size=14, bold=True)
     ws["A1"].alignment = Alignment(horizontal="center", wrap_text=True)
     ws.row_dimensions[1].height = 36
     ws.merge_cells("A2:D2")
-    ws["A2"] = f"Mẫu {spec.code}, phiên bản {spec.version}"
+    put(ws, 2, 1, f"Mẫu {spec.code}, phiên bản {spec.version}")
     ws["A2"].font = Font(name=_FONT, size=11, italic=True)
     ws["A2"].alignment = Alignment(horizontal="center")
 
-    ws["A4"] = "Đơn vị"
+    put(ws, 4, 1, "Đơn vị")
     ws["A4"].font = Font(name=_FONT, size=12, bold=True)
     ws.merge_cells("B4:D4")
     unit_cell = ws["B4"]
@@ -151,7 +153,7 @@ def build_form_template(spec: FormSpec, unit_names: Sequence[str]) -> bytes:
 
     header_row = FIRST_ROW - 1
     for col, text in enumerate(HEADER, 1):
-        ws.cell(header_row, col, text)
+        put(ws, header_row, col, text)
     _style_row(ws, header_row, bold=True, fill=_HEAD)
     for col in range(1, 5):
         ws.cell(header_row, col).alignment = Alignment(horizontal="center", vertical="center")
@@ -161,12 +163,12 @@ def build_form_template(spec: FormSpec, unit_names: Sequence[str]) -> bytes:
     for ind in spec.indicators:
         if ind.section and ind.section != section:
             section = ind.section
-            ws.cell(row, 2, section)
+            put(ws, row, 2, section)
             _style_row(ws, row, bold=True)
             row += 1
-        ws.cell(row, 1, ind.code)
-        ws.cell(row, 2, ind.label + (" (*)" if ind.required else ""))
-        ws.cell(row, 3, ind.unit)
+        put(ws, row, 1, ind.code)
+        put(ws, row, 2, ind.label + (" (*)" if ind.required else ""))
+        put(ws, row, 3, ind.unit)
         _style_row(ws, row)
         value = ws.cell(row, 4)
         value.protection = _UNLOCKED
@@ -179,8 +181,10 @@ def build_form_template(spec: FormSpec, unit_names: Sequence[str]) -> bytes:
         elif ind.type == "date":
             value.number_format = "dd/mm/yyyy"
         row += 1
-    ws.cell(row + 1, 1, "(*) Chỉ tiêu bắt buộc; ghi 0 nếu không phát sinh, x nếu không áp dụng.")
-    ws.cell(row + 1, 1).font = Font(name=_FONT, size=11, italic=True)
+    note = put(
+        ws, row + 1, 1, "(*) Chỉ tiêu bắt buộc; ghi 0 nếu không phát sinh, x nếu không áp dụng."
+    )
+    note.font = Font(name=_FONT, size=11, italic=True)
 
     for letter, width in zip("ABCD", (9, 62, 14, 14), strict=True):
         ws.column_dimensions[letter].width = width

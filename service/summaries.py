@@ -4,7 +4,9 @@ Pure builders: `SummaryData` (service.summary_data) in, file bytes or an email c
 The workbook has three sheets: "Tình hình nộp" (one row per unit that owes the round),
 "Số liệu" (the form figures, when the round has a form) and "Vấn đề" (what a person must look
 at). The report follows the NĐ 30/2020 layout with the number, day and signer left blank: it
-is a draft the clerk finishes, never a document the system issues by itself.
+is a draft the clerk finishes, never a document the system issues by itself. Workbook cells
+are written through service.cells: names, file names and problem texts come from outside and
+must stay text; the totals row is our only formula.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from parsers.forms import FormSpec
 from parsers.vntext import fold, nfc
+from service import cells as cellio
 from service.calendar import TZ
 from service.deadlines import format_date, format_datetime
 from service.summary_data import ProblemEntry, SummaryData, UnitSummary
@@ -170,7 +173,7 @@ def _set_widths(sheet: Worksheet, widths: Sequence[float]) -> None:
 
 
 def _title_row(sheet: Worksheet, row: int, text: str, font: Font, last_col: int) -> None:
-    cell = sheet.cell(row=row, column=1, value=text)
+    cell = cellio.put(sheet, row, 1, text)
     cell.font = font
     cell.alignment = Alignment(vertical="center")
     sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_col)
@@ -178,18 +181,25 @@ def _title_row(sheet: Worksheet, row: int, text: str, font: Font, last_col: int)
 
 def _header(sheet: Worksheet, row: int, values: Iterable[str]) -> None:
     for col, value in enumerate(values, start=1):
-        cell = sheet.cell(row=row, column=col, value=value)
+        cell = cellio.put(sheet, row, col, value)
         cell.font, cell.fill, cell.border, cell.alignment = _BOLD, _HEAD_FILL, _BOX, _HEAD_ALIGN
 
 
 class _Styled:
-    """Writes body cells of one workbook with its named styles."""
+    """Writes body cells of one workbook with its named styles.
+
+    Values go through service.cells, so no name, file name or problem text becomes a formula;
+    `formula` is the one way in for formulas, and only for sums we write ourselves.
+    """
 
     def __init__(self, arrays: dict[str, Any]) -> None:
         self.arrays = arrays
 
     def put(self, sheet: Worksheet, row: int, col: int, value: Any, style: str = CELL) -> None:
-        sheet.cell(row=row, column=col, value=value)._style = copy(self.arrays[style])
+        cellio.put(sheet, row, col, value)._style = copy(self.arrays[style])
+
+    def formula(self, sheet: Worksheet, row: int, col: int, formula: str, style: str) -> None:
+        cellio.put_formula(sheet, row, col, formula)._style = copy(self.arrays[style])
 
 
 def _status_sheet(sheet: Worksheet, data: SummaryData, cells: _Styled) -> None:
@@ -273,8 +283,10 @@ def _figures_sheet(
     cells.put(sheet, total_row, 2, "Tổng cộng")
     for i in range(len(codes)):
         col = get_column_letter(3 + i)
-        formula = f"=SUM({col}{first}:{col}{last})" if data.units else 0
-        cells.put(sheet, total_row, 3 + i, formula, styles[i])
+        if data.units:
+            cells.formula(sheet, total_row, 3 + i, f"=SUM({col}{first}:{col}{last})", styles[i])
+        else:
+            cells.put(sheet, total_row, 3 + i, 0, styles[i])
     for col in range(1, ncols + 1):
         cell = sheet.cell(row=total_row, column=col)
         cell.font, cell.fill = _BOLD, _TOTAL_FILL
