@@ -2,7 +2,8 @@
 Word (.doc, through LibreOffice), zip listings, and notes for what we keep unread.
 
 All functions here are pure (bytes in, `ParsedFile` out) and never raise, except those
-marked SUBPROCESS below, which run `soffice` on a private temporary directory. Text from .xls
+marked SUBPROCESS below, which run `soffice` on a private temporary directory, without network
+access (a linked picture in a .doc would otherwise be fetched from its URL). Text from .xls
 and PDF goes through `repair_text`, because those files are where TCVN3/VNI text survives
 without the font names that would tell us its encoding.
 """
@@ -10,11 +11,13 @@ without the font names that would tell us its encoding.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -31,7 +34,11 @@ from parsers.types import FileProblem, ParsedFile, display_name, extension, make
 from parsers.vntext import nfc
 
 __all__ = [
+    "ISOLATION_NETNS",
+    "ISOLATION_SETTINGS",
+    "ISOLATION_USERNS",
     "PdfSignature",
+    "conversion_isolation",
     "convert_docs_with_soffice",
     "find_soffice",
     "list_zip",
@@ -389,12 +396,112 @@ _SOFFICE_FLAGS = (
 )  # fmt: skip
 
 
+# --- no network for LibreOffice ----------------------------------------------------------------
+# A .doc can name pictures by URL (INCLUDEPICTURE "http://…" \d, how Word stores a linked
+# picture): LibreOffice 7.4 asks the server about it while importing (OPTIONS, HEAD) and fetches
+# it while exporting (GET), a beacon to the sender or a request into the office LAN. So soffice
+# runs in a network namespace of its own (only a loopback, down), and its profile also blocks
+# remote content, for where no namespace can be made (a container without the capability).
+
+ISOLATION_NETNS = "network namespace (unshare --net)"
+ISOLATION_USERNS = "network namespace in a user namespace (unshare --user --map-root-user --net)"
+ISOLATION_SETTINGS = "LibreOffice settings only"
+
+_UNSHARE_VARIANTS = (
+    (("--net",), ISOLATION_NETNS),  # root (CAP_SYS_ADMIN)
+    (("--user", "--map-root-user", "--net"), ISOLATION_USERNS),  # unprivileged user namespaces
+)
+
+
+@functools.cache
+def _network_isolation() -> tuple[tuple[str, ...], str]:
+    """(command prefix for soffice, description): the first `unshare` variant that runs `true`
+    on this machine, else no prefix. Cached per process; a forked sandbox child probes again
+    (about 2 ms), which is nothing next to LibreOffice's start."""
+    unshare = shutil.which("unshare") or shutil.which("unshare", path="/usr/bin:/bin")
+    true = shutil.which("true") or shutil.which("true", path="/usr/bin:/bin") or "true"
+    if unshare is not None:
+        for flags, description in _UNSHARE_VARIANTS:
+            try:
+                probe = subprocess.run(
+                    [unshare, *flags, true], stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10, check=False,
+                )  # fmt: skip
+            except (OSError, subprocess.SubprocessError):
+                continue
+            if probe.returncode == 0:
+                return (unshare, *flags), description
+    log.info("không tạo được không gian mạng riêng cho LibreOffice (unshare): chỉ còn thiết lập "
+             "của LibreOffice chặn tải nội dung từ xa khi chuyển tệp .doc")
+    return (), ISOLATION_SETTINGS
+
+
+def conversion_isolation() -> str:
+    """How soffice is kept off the network here: ISOLATION_NETNS, ISOLATION_USERNS or
+    ISOLATION_SETTINGS (for `baocao doctor`)."""
+    return _network_isolation()[1]
+
+
+_SCRIPTING = "/org.openoffice.Office.Common/Security/Scripting"
+_INET = "/org.openoffice.Inet/Settings"
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy", "no_proxy")
+
+
+def _profile_settings(proxy_port: int) -> str:
+    """registrymodifications.xcu for the private profile, written before soffice starts. Alone
+    (tested with LibreOffice 7.4) it stops every request: BlockUntrustedRefererLinks only stops
+    the GET of a linked picture, not the OPTIONS/HEAD of the import; the proxy, a local port
+    nobody listens on, stops all of LibreOffice's HTTP(S)/FTP. Keys from officecfg's schema.
+    Not DisableActiveContent: 7.4 does not know it, and later versions also turn off embedded
+    (OLE) objects with it, such as the Excel table in many reports."""
+    settings = [
+        (_SCRIPTING, "BlockUntrustedRefererLinks", "true"),  # linked pictures are not loaded
+        (_SCRIPTING, "DisableMacrosExecution", "true"),  # no document code, which could fetch
+        # Links never updated: Writer 0 = never (1 on request, 2 always); Calc (an embedded
+        # sheet) 1 = never (0 always, 2 on request).
+        ("/org.openoffice.Office.Writer/Content/Update", "Link", "0"),
+        ("/org.openoffice.Office.Calc/Content/Update", "Link", "1"),
+        (_INET, "ooInetProxyType", "1"),  # manual: no "no proxy" list, no system proxy
+        (_INET, "ooInetNoProxy", ""),
+    ]
+    for scheme in ("HTTP", "HTTPS", "FTP"):
+        settings += [(_INET, f"ooInet{scheme}ProxyName", "127.0.0.1"),
+                     (_INET, f"ooInet{scheme}ProxyPort", str(proxy_port))]
+    items = "".join(
+        f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse">'
+        f"<value>{value}</value></prop></item>\n"
+        for path, name, value in settings
+    )
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+            'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+            f"{items}</oor:items>\n")
+
+
+@contextlib.contextmanager
+def _refused_port() -> Iterator[int]:
+    """A port on 127.0.0.1 where connections are refused while we hold it (bound, never
+    listening, so nothing else can listen there either): the proxy LibreOffice is given."""
+    try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        yield 9  # discard: served nowhere we know of
+        return
+    with sock:
+        with contextlib.suppress(OSError):
+            sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1]) or 9  # 0: not bound
+
+
 @dataclass
 class _Batch:
     """One private working directory for a batch: inputs, outputs, profile, temporary files."""
 
     work: Path
     names: list[str]  # generated stems ("0001"), one per input: never the sender's file name
+    prefix: tuple[str, ...] = ()  # unshare …: no network (see _network_isolation)
+    proxy: str = ""  # http://127.0.0.1:<refused port>, for whatever reads *_proxy variables
 
     @property
     def outdir(self) -> Path:
@@ -420,7 +527,11 @@ def _run_soffice(soffice: str, batch: _Batch, indices: list[int], deadline: floa
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         return "timeout"
+    if shutil.which(soffice) is None:  # said here: behind unshare it would look like a crash
+        log.warning("không chạy được %s: không phải tệp thực thi", soffice)
+        return "unstartable"
     command = [
+        *batch.prefix,
         soffice,
         f"-env:UserInstallation={(batch.work / 'profile').as_uri()}",
         *_SOFFICE_FLAGS,
@@ -430,9 +541,11 @@ def _run_soffice(soffice: str, batch: _Batch, indices: list[int], deadline: floa
     ]  # fmt: skip
     # TMPDIR: LibreOffice leaves its lu*.tmp folders behind when killed; keep them in `work`.
     env = {
-        **os.environ, "HOME": str(batch.work), "TMPDIR": str(batch.work / "tmp"),
-        "SAL_USE_VCLPLUGIN": "svp",
+        **{k: v for k, v in os.environ.items() if k.lower() not in _PROXY_VARIABLES},
+        "HOME": str(batch.work), "TMPDIR": str(batch.work / "tmp"), "SAL_USE_VCLPLUGIN": "svp",
     }  # fmt: skip
+    if batch.proxy:
+        env |= {name: batch.proxy for name in _PROXY_VARIABLES if name != "no_proxy"}
     try:
         proc = subprocess.Popen(
             command,
@@ -473,15 +586,21 @@ def convert_docs_with_soffice(
     already converted are returned and the rest get "timeout". LibreOffice converts in argument
     order, so when it dies on one file that file is "corrupt" and the files after it get
     another run (until two runs in a row convert nothing: then LibreOffice itself is broken).
+    LibreOffice gets no network (a namespace of its own where possible, and profile settings
+    that refuse remote content anyway): a link in a sender's file is never fetched.
     """
     if not items:
         return []
     deadline = time.monotonic() + timeout
     results: list[bytes | FileProblem | None] = [None] * len(items)
-    with tempfile.TemporaryDirectory(prefix="baocao-soffice-") as tmp:
-        batch = _Batch(Path(tmp), [f"{i + 1:04d}" for i in range(len(items))])
-        for folder in ("in", "out", "tmp"):
-            (batch.work / folder).mkdir()
+    prefix = _network_isolation()[0]
+    with tempfile.TemporaryDirectory(prefix="baocao-soffice-") as tmp, _refused_port() as port:
+        batch = _Batch(Path(tmp), [f"{i + 1:04d}" for i in range(len(items))], prefix,
+                       f"http://127.0.0.1:{port}")
+        for folder in ("in", "out", "tmp", "profile/user"):
+            (batch.work / folder).mkdir(parents=True)
+        (batch.work / "profile" / "user" / "registrymodifications.xcu").write_text(
+            _profile_settings(port), encoding="utf-8")
         for index, (_name, data) in enumerate(items):
             batch.source(index).write_bytes(data)
         pending = list(range(len(items)))

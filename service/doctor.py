@@ -271,7 +271,14 @@ def _smtp_check(settings: Settings) -> Check:
 
 
 def _libreoffice_check(setting: str) -> Check:
-    from parsers.others import find_soffice
+    """Whether .doc files can be read, and how LibreOffice is kept off the network while it
+    converts them (a linked picture would otherwise be fetched from the sender's URL)."""
+    from parsers.others import (
+        ISOLATION_NETNS,
+        ISOLATION_USERNS,
+        conversion_isolation,
+        find_soffice,
+    )
 
     name = "LibreOffice"
     if setting == "none":
@@ -279,7 +286,23 @@ def _libreoffice_check(setting: str) -> Check:
                      "nguyên bản, không đọc nội dung.", required=False)
     path = find_soffice() if setting == "auto" else setting
     if path and os.access(path, os.X_OK):
-        return Check(name, True, f"Có {path}: đọc được tệp .doc cũ.", required=False)
+        isolation = conversion_isolation()
+        found = f"Có {path}: đọc được tệp .doc cũ"
+        who = "(kiểm tra với người dùng đang chạy lệnh này)"
+        if isolation in (ISOLATION_NETNS, ISOLATION_USERNS):
+            how = ("unshare --net" if isolation == ISOLATION_NETNS
+                   else "unshare --user --net, không cần quyền root")
+            return Check(name, True,
+                         f"{found}; LibreOffice chạy trong không gian mạng riêng ({how}), không "
+                         f"tải được gì từ mạng {who}.", required=False)
+        return Check(name, False,
+                     f"{found}, nhưng không tạo được không gian mạng riêng cho LibreOffice "
+                     f"{who}: chỉ còn thiết lập của LibreOffice chặn tải ảnh và liên kết từ xa "
+                     "trong tệp. Cách sửa: cài util-linux (lệnh unshare) và chạy baocao bằng "
+                     "root, hoặc cho người dùng thường tạo user namespace (sysctl "
+                     "user.max_user_namespaces > 0, kernel.unprivileged_userns_clone = 1); "
+                     "trong container hay dịch vụ systemd: cho phép tạo namespace "
+                     "(RestrictNamespaces, seccomp).", required=False)
     where = "trên máy này" if setting == "auto" else f"ở {setting} (intake.libreoffice)"
     return Check(name, False,
                  f"Không tìm thấy LibreOffice {where}: tệp .doc cũ sẽ được lưu nguyên bản, "
