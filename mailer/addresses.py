@@ -1,4 +1,5 @@
-"""Can we write to this address? Checked when a mail is queued, not when it is sent.
+"""Addresses both ways: can we write to one (checked when a mail is queued), and can a From
+header be read as one sender only (checked before anyone is identified by it).
 
 A sender's From is hostile input: a quoted local part with a comma, a group, an address with no
 domain or with 300 characters would make the outgoing message impossible to build or make the
@@ -9,9 +10,19 @@ domain is written in its A-label (xn--) form and a non-ASCII local part cannot b
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Callable
 
-__all__ = ["UndeliverableAddress", "deliverable_address", "split_addresses"]
+__all__ = [
+    "UndeliverableAddress",
+    "address_key",
+    "deliverable_address",
+    "domain_key",
+    "from_ambiguity",
+    "split_addresses",
+    "without_tag",
+]
 
 # RFC 5322 dot-atom of atext: what a local part may be without quotes.
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -74,3 +85,144 @@ def deliverable_address(address: str) -> str:
 def split_addresses(to_addr: str) -> tuple[str, ...]:
     """The addresses in an outbox `to_addr` ("a@x.vn" or "a@x.vn, b@x.vn"), as written."""
     return tuple(a.strip() for a in to_addr.split(",") if a.strip())
+
+
+# --------------------------------------------------------------------------- reading From
+
+_ADDRESS_LIKE = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\s@<>()\[\],;:\"']+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def domain_key(domain: str) -> str:
+    """A domain as compared everywhere: lower case, no trailing dot, A-label (xn--) form."""
+    key = domain.strip().strip("<>[]").lower().rstrip(".")
+    if not key.isascii():
+        with contextlib.suppress(UnicodeError):  # if not, kept as written: matches nothing
+            key = key.encode("idna").decode("ascii")
+    return key
+
+
+def address_key(address: str) -> str:
+    """The form two spellings of one address share (`domain_key` for the domain, the local
+    part in lower case): what every lookup of an address uses."""
+    text = address.strip().strip("<>").strip().lower()
+    local, at, domain = text.rpartition("@")
+    return f"{local}@{domain_key(domain)}" if at else text
+
+
+def without_tag(address: str) -> str | None:
+    """`ubnd+baocao@xa.vn` → `ubnd@xa.vn` (plus-addressing), or None when there is no tag."""
+    local, at, domain = address.rpartition("@")
+    base, plus, _tag = local.partition("+")
+    if not at or not plus or not base:
+        return None
+    return f"{base}@{domain}"
+
+
+def _scan(text: str) -> tuple[list[str], list[str], list[str], str, bool] | None:
+    """Split a From value into (display pieces, comments, angle addresses, text after the last
+    '>', top-level separators seen); None when quotes, comments or brackets do not balance."""
+    display: list[str] = []
+    comments: list[str] = []
+    angles: list[str] = []
+    after = ""
+    separators = False
+    i, n = 0, len(text)
+    current = display
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n:
+            piece = text[i : i + 2]
+            i += 2
+            if angles and current is display:
+                after += piece
+            else:
+                current.append(piece)
+            continue
+        if ch == '"':
+            end = i + 1
+            while end < n and text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            if end >= n:
+                return None
+            quoted = text[i : end + 1]
+            if angles:
+                after += quoted
+            else:
+                display.append(quoted)
+            i = end + 1
+            continue
+        if ch == "(":
+            depth, end = 1, i + 1
+            while end < n and depth:
+                if text[end] == "\\":
+                    end += 2
+                    continue
+                depth += {"(": 1, ")": -1}.get(text[end], 0)
+                end += 1
+            if depth:
+                return None
+            comments.append(text[i + 1 : end - 1])
+            i = end
+            continue
+        if ch == "<":
+            end = text.find(">", i + 1)
+            if end < 0:
+                return None
+            angles.append(text[i + 1 : end].strip())
+            i = end + 1
+            continue
+        if ch in ">)":
+            return None
+        if ch in ",;:":
+            separators = True
+        if angles:
+            after += ch
+        else:
+            display.append(ch)
+        i += 1
+    return display, comments, angles, after, separators
+
+
+def from_ambiguity(values: list[str], decode: Callable[[str], str] = lambda s: s) -> str | None:
+    """Why the From header could be read as two different senders, in Vietnamese; None if not.
+
+    Mail clients, our MTA's DMARC check and our parser must all read one sender from it, or a
+    forger can show one address to a person and another to a machine: two From headers or two
+    mailboxes, an address hidden in a comment or in a display name that differs from the real
+    one, `<…>` not at the end, more than one `@`, control characters. `decode` turns encoded
+    words of a display name into text (the caller's RFC 2047 decoder).
+    """
+    if len(values) > 1:
+        return f"thư có {len(values)} dòng người gửi (From)"
+    if not values:
+        return None
+    text = re.sub(r"\r?\n(?=[ \t])", "", values[0]).strip()
+    if _CONTROL.search(text):
+        return "dòng người gửi có ký tự điều khiển"
+    scanned = _scan(text)
+    if scanned is None:
+        return "dòng người gửi có dấu ngoặc không cân đối"
+    display, comments, angles, after, separators = scanned
+    if separators:
+        return "dòng người gửi có nhiều địa chỉ hoặc một nhóm địa chỉ"
+    if any("@" in c for c in comments):
+        return "dòng người gửi có địa chỉ nằm trong phần chú thích (…)"
+    if len(angles) > 1:
+        return "dòng người gửi có nhiều địa chỉ trong dấu <…>"
+    if angles:
+        address = angles[0]
+        if after.strip():
+            return "dòng người gửi có chữ nằm sau địa chỉ <…>"
+        shown = decode("".join(display))
+        for found in _ADDRESS_LIKE.findall(shown):
+            if address_key(found.strip(".")) != address_key(address):
+                return "tên hiển thị của người gửi là một địa chỉ khác với địa chỉ thật"
+    else:
+        words = "".join(display).split()
+        if len(words) != 1:
+            return "dòng người gửi không phải một địa chỉ duy nhất"
+        address = words[0]
+    if address.count("@") != 1:
+        return "địa chỉ người gửi có nhiều hơn một ký tự @" if address.count("@") else None
+    return None

@@ -19,6 +19,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from mailer.addresses import domain_key
+
 __all__ = [
     "AuthResults",
     "MethodResult",
@@ -225,19 +227,11 @@ def read_auth_results(raw: bytes, authserv_ids: Sequence[str]) -> AuthResults:
 # --------------------------------------------------------------------------- decision
 
 
-def _norm_domain(domain: str) -> str:
-    d = domain.strip().strip("<>[]").lower().rstrip(".")
-    try:
-        return d.encode("idna").decode("ascii")  # Unicode From domain vs A-label d=
-    except UnicodeError:
-        return d
-
-
 def address_domain(address: str) -> str:
     """The normalised domain of an address (`Tên <a@xa.vn>` also works), or "" if it has none."""
     addr = email.utils.parseaddr(address)[1] or address
     local, at, domain = addr.rpartition("@")
-    return _norm_domain(domain) if at and local else ""
+    return domain_key(domain) if at and local else ""
 
 
 def domains_aligned(domain: str, from_domain: str) -> bool:
@@ -246,7 +240,7 @@ def domains_aligned(domain: str, from_domain: str) -> bool:
     A parent that is a public suffix (`gov.vn`) counts as aligned; only a signing domain's own
     DNS can make its signatures pass, and a failure is what we act on. Single labels never align.
     """
-    a, b = _norm_domain(domain), _norm_domain(from_domain)
+    a, b = domain_key(domain), domain_key(from_domain)
     if not a or not b:
         return False
     short, long_ = sorted((a, b), key=len)
@@ -257,7 +251,16 @@ def _dkim_domain(result: MethodResult) -> str:
     d = result.properties.get("header.d", "")
     if not d or d.lower() == "none":
         d = result.properties.get("header.i", "").rpartition("@")[2]
-    return "" if d.lower() == "none" else _norm_domain(d)
+    return "" if d.lower() == "none" else domain_key(d)
+
+
+def _authenticated_from(auth: AuthResults) -> str:
+    """The From domain our server authenticated (`header.from`, as DMARC reports it), or ""."""
+    for r in auth.results:
+        claimed = r.properties.get("header.from", "")
+        if claimed and claimed.lower() != "none":
+            return domain_key(claimed.rpartition("@")[2])
+    return ""
 
 
 def _join_vi(items: Sequence[str]) -> str:
@@ -267,13 +270,22 @@ def _join_vi(items: Sequence[str]) -> str:
 def forgery_reason(auth: AuthResults, from_address: str) -> str | None:
     """A Vietnamese reason when our server's checks say the From address is forged, else None.
 
-    DMARC pass overrides everything, and an aligned DKIM pass overrides SPF and other DKIM
-    failures: DMARC passes when one aligned mechanism passes, and forwarding breaks SPF.
-    Soft fails, neutral and error results are not evidence of forgery.
+    First, the From domain our server authenticated (`header.from`) must be the one we read:
+    where two parsers disagree about a From header, our server may have checked (and passed)
+    another address than the one we would attribute. Then DMARC pass overrides everything, and
+    an aligned DKIM pass overrides SPF and other DKIM failures: DMARC passes when one aligned
+    mechanism passes, and forwarding breaks SPF. Soft fails, neutral and error results are not
+    evidence of forgery.
     """
     if not auth.trusted:
         return None
     from_domain = address_domain(from_address)
+    claimed = _authenticated_from(auth)
+    if claimed and from_domain and claimed != from_domain:
+        return unicodedata.normalize("NFC", (
+            f"Nghi giả mạo người gửi: máy chủ nhận thư của cơ quan xác thực người gửi thuộc miền "
+            f"{claimed}, nhưng địa chỉ người gửi được đọc là ở miền {from_domain}."
+        ))
     by_method: dict[str, list[MethodResult]] = {}
     for r in auth.results:
         by_method.setdefault(r.method, []).append(r)

@@ -18,7 +18,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from urllib.parse import quote
 
-__all__ = ["OutgoingMail", "build_message", "make_message_id"]
+__all__ = ["OutgoingMail", "build_message", "is_our_message_id", "make_message_id"]
 
 # Header objects are folded by the stdlib as usual; our verbatim attachment headers are kept as is.
 _POLICY = email.policy.SMTP.clone(refold_source="none")
@@ -43,6 +43,19 @@ def make_message_id(key: str, domain: str) -> str:
     """Deterministic `<baocao.<sha1(key)[:24]>@domain>`; mailer.message recognises this shape."""
     digest = hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:24]
     return f"<baocao.{digest}@{domain.strip().lstrip('@').lower()}>"
+
+
+def is_our_message_id(message_id: str | None, domain: str | None) -> bool:
+    """Whether `message_id` has the shape `make_message_id` gives it for `domain`.
+
+    Only our own shape counts: government mail servers often share the domain with the units
+    themselves, so the domain alone would take real submissions for our own mail.
+    """
+    if not message_id or not domain:
+        return False
+    mid = message_id.strip().lower()
+    suffix = "@" + domain.strip().lstrip("@").lower() + ">"
+    return mid.startswith("<baocao.") and mid.endswith(suffix)
 
 
 def _nfc(text: str) -> str:

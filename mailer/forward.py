@@ -16,10 +16,11 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from mailer.message import AttachmentPart, Envelope, parse_envelope
 
-__all__ = ["Forward", "document_links", "unwrap_forward"]
+__all__ = ["DOCUMENT_HOSTS", "Forward", "document_links", "is_document_link", "unwrap_forward"]
 
 MAX_SCAN_CHARS = 20_000
 MAX_SCAN_LINES = 100  # a quoted header block must start within these lines
@@ -27,6 +28,16 @@ MAX_BLOCK_LINES = 20
 MAX_LINE_CHARS = 1_000
 MAX_LABEL_CHARS = 32
 MAX_LINKS = 10
+# File-sharing services whose links stand for a document (intake.document_link_hosts); a host
+# also matches its subdomains ("sharepoint.com" matches "tinh.sharepoint.com").
+DOCUMENT_HOSTS: tuple[str, ...] = (
+    "drive.google.com", "docs.google.com", "onedrive.live.com", "1drv.ms", "sharepoint.com",
+    "dropbox.com", "dl.dropboxusercontent.com", "fshare.vn", "mega.nz", "box.com",
+    "mediafire.com", "wetransfer.com", "we.tl", "icloud.com",
+)
+_DOCUMENT_SUFFIXES = (
+    ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".odt", ".ods", ".rtf", ".zip", ".rar", ".7z",
+)
 
 EML_TYPE = "message/rfc822"
 
@@ -344,3 +355,17 @@ def document_links(text: str) -> tuple[str, ...]:
             if len(links) >= MAX_LINKS:
                 break
     return tuple(links)
+
+
+def is_document_link(url: str, hosts: Sequence[str] = DOCUMENT_HOSTS) -> bool:
+    """A link that stands for a document: to a file-sharing host, or to a file by its name.
+
+    A signature's web address, a newsletter or a unit's home page is not a report.
+    """
+    parsed = urlsplit(url)
+    host = (parsed.hostname or "").rstrip(".").lower()
+    if not host:
+        return False
+    if any(host == h or host.endswith("." + h) for h in (x.strip().lower() for x in hosts) if h):
+        return True
+    return unquote(parsed.path).lower().endswith(_DOCUMENT_SUFFIXES)

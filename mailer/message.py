@@ -28,6 +28,9 @@ from html.parser import HTMLParser
 from types import MappingProxyType
 from urllib.parse import unquote_to_bytes
 
+from mailer.addresses import from_ambiguity
+from mailer.compose import is_our_message_id
+
 __all__ = ["AttachmentPart", "Envelope", "parse_envelope"]
 
 MAX_DEPTH = 50
@@ -86,6 +89,9 @@ class Envelope:
     in_reply_to: str | None
     references: tuple[str, ...]
     headers: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # Why the From header could be read as another sender (mailer.addresses.from_ambiguity):
+    # such a message is never identified by its address.
+    sender_ambiguity: str | None = None
 
 
 # --------------------------------------------------------------------------- text decoding
@@ -455,13 +461,8 @@ def _automatic(
 
     if _first_raw(items, loop_header) is not None:
         return "own-mail"
-    if own_domain and message_id:
-        # Only our own Message-ID shape: government mail servers often share the domain with the
-        # units themselves, so the domain alone would drop real submissions.
-        dom = own_domain.strip().lstrip("@").lower()
-        mid = message_id.lower()
-        if mid.startswith("<baocao.") and mid.endswith("@" + dom + ">"):
-            return "own-mail"
+    if is_our_message_id(message_id, own_domain):
+        return "own-mail"
     return_path = get("Return-Path")
     if (
         (return_path is not None and return_path.replace(" ", "") in ("<>", ""))
@@ -826,6 +827,8 @@ def _envelope(
 ) -> Envelope:
     items = _raw_items(msg)
     sender, sender_name = _address(_first_raw(items, "From"))
+    from_values = [value for key, value in items if key.lower() == "from"]
+    ambiguity = from_ambiguity(from_values, decode_header_text) if sender else None
     reply_to = _address(_first_raw(items, "Reply-To"))[0] or None
     subject_raw = _first_raw(items, "Subject")
     subject = _collapse(decode_header_text(subject_raw)) if subject_raw is not None else ""
@@ -876,6 +879,7 @@ def _envelope(
         in_reply_to=_msgid(_first_raw(items, "In-Reply-To")),
         references=references,
         headers=MappingProxyType(headers),
+        sender_ambiguity=ambiguity,
     )
 
 

@@ -43,12 +43,28 @@ def _first_on_time(session: Session, submission: Submission) -> bool:
     return earlier is not None
 
 
+# What a stranger is told about a file instead of its name (they chose the name).
+KIND_LABELS = {
+    "docx": "tệp Word", "docm": "tệp Word", "doc": "tệp Word", "odt": "tệp văn bản",
+    "xlsx": "tệp Excel", "xlsm": "tệp Excel", "xls": "tệp Excel", "ods": "tệp bảng tính",
+    "pdf": "tệp PDF", "image": "tệp ảnh", "archive": "tệp nén",
+}
+STRANGER_NOTE = (
+    "Địa chỉ gửi thư này chưa được đăng ký cho đơn vị, nên thư xác nhận không nhắc lại tên "
+    "tệp, tiêu đề hay nội dung thư. Đề nghị quý đơn vị gửi báo cáo từ địa chỉ thư đã đăng ký "
+    "với {office}."
+)
+
+
 def acknowledgement_context(
     app: App, message: InboundMessage, decision: Decision, submission: Submission | None,
-    files: Sequence[FileReport], first_on_time: bool,
+    files: Sequence[FileReport], first_on_time: bool, anonymous: bool = False,
 ) -> dict[str, Any]:
+    """What the acknowledgement says. `anonymous` (an address no unit registered): nothing
+    the sender wrote is repeated (file names, subject, problem texts quoting them), so a forged
+    letterhead cannot make the office's domain carry a stranger's text to a third party."""
     assert decision.unit is not None
-    file_items = []
+    file_items: list[dict[str, Any]] = []
     file_problem_indexes = {p.file_index for p in decision.problems if p.file_index is not None}
     for index, f in enumerate(files):
         if not decision.holds(index):
@@ -62,14 +78,19 @@ def acknowledgement_context(
             status = "chưa đọc được"
         else:
             status = "; ".join(notes) if notes else NOT_READ
+        if anonymous:
+            status = "đã đọc được nội dung" if readable else "chưa đọc được"
         file_items.append({
-            "name": f.filename,
+            "name": (f"{KIND_LABELS.get(f.parsed.kind, 'tệp')} thứ {len(file_items) + 1}"
+                     if anonymous else f.filename),
             "size_text": human_size(f.size),
             "readable": readable,
             "status": status,
-            "problems": problems,
+            "problems": [] if anonymous else problems,
         })
     other = [p.text for p in decision.problems if p.file_index is None]
+    if anonymous:
+        other = [STRANGER_NOTE.format(office=app.settings.office.name)]
     timeliness = decision.timeliness
     return {
         "office_name": app.settings.office.name,
@@ -79,7 +100,7 @@ def acknowledgement_context(
         "last_day": format_date(decision.round.last_day) if decision.round else "",
         "received_at": format_datetime(message.received_at),
         "counted": submission is not None,
-        "reason": decision.reason or "",
+        "reason": "" if anonymous else decision.reason or "",
         "on_time": bool(timeliness and timeliness.on_time),
         "days_late": timeliness.days_late if timeliness else 0,
         "version": submission.version if submission else 1,
@@ -93,6 +114,7 @@ def acknowledgement_context(
 def queue_acknowledgement(
     session: Session, app: App, message: InboundMessage, envelope: Envelope,
     decision: Decision, submission: Submission | None, files: Sequence[FileReport],
+    *, anonymous: bool = False,
 ) -> Enqueued:
     """Add the acknowledgement to the outbox (once per key); UNDELIVERABLE: nobody to write to."""
     if not envelope.sender:
@@ -101,12 +123,13 @@ def queue_acknowledgement(
     if key_exists(session, key):
         return Enqueued(Queued.EXISTS)
     first_on_time = submission is not None and _first_on_time(session, submission)
-    context = acknowledgement_context(app, message, decision, submission, files, first_on_time)
+    context = acknowledgement_context(app, message, decision, submission, files, first_on_time,
+                                      anonymous)
     return enqueue(
         session, app, key=key, kind="acknowledgement", to=(envelope.sender,),
         email=render_email("acknowledgement", context), now=app.clock(),
         in_reply_to=envelope.message_id,
         round_id=decision.round.id if decision.round else None,
         unit_id=decision.unit.id if decision.unit else None,
-        submission_id=submission.id if submission else None,
+        submission_id=submission.id if submission else None, to_stranger=anonymous,
     )

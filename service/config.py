@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from mailer.forward import DOCUMENT_HOSTS
 from mailer.inbox import ImapSettings, is_loopback, parse_post_action, validate_settings
 from mailer.smtp import SmtpSettings
 from service.deadlines import parse_vn_date
@@ -48,6 +49,7 @@ class IntakeSettings:
     parse_timeout: float = 30.0  # per file, in a sandboxed process
     parse_memory_bytes: int = 1024 * 1024 * 1024
     message_budget: float = 300.0  # all the reading of one message, files and forms
+    document_link_hosts: tuple[str, ...] = DOCUMENT_HOSTS  # links that stand for a document
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -63,7 +65,8 @@ class ScheduleSettings:
     reminder_stages: tuple[int, ...] = (-3, 0, 1, 3)  # working days relative to the last day
     summary_weekday: str = "fri"
     summary_hour: int = 16
-    daily_cap: int = 20  # automatic mails to one address per day
+    daily_cap: int = 20  # automatic mails to one unit per day
+    stranger_hourly_cap: int = 20  # mails per hour to addresses no unit registered, all together
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,7 @@ def parse_settings(
         parse_timeout=float(r.integer("intake.parse_timeout_seconds", 30, 1)),
         parse_memory_bytes=r.integer("intake.parse_memory_mb", 1024, 64) * 1024 * 1024,
         message_budget=float(r.integer("intake.message_budget_seconds", 300, 10)),
+        document_link_hosts=r.str_list("intake.document_link_hosts") or DOCUMENT_HOSTS,
     )
     schedule = ScheduleSettings(
         poll_seconds=r.integer("schedule.poll_seconds", 300, 10),
@@ -298,6 +302,7 @@ def parse_settings(
         summary_weekday=r.choice("schedule.summary_weekday", WEEKDAYS, "fri"),
         summary_hour=r.integer("schedule.summary_hour", 16, 0),
         daily_cap=r.integer("schedule.daily_cap", 20, 1),
+        stranger_hourly_cap=r.integer("schedule.stranger_hourly_cap", 20, 0),
     )
     for key, hour in (("reminder_hour", schedule.reminder_hour),
                       ("summary_hour", schedule.summary_hour)):

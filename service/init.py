@@ -19,6 +19,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from service.cells import append
 from service.form_template import form_template_command
 from service.forms import spec_path
 
@@ -180,6 +181,13 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "nguyên bản.",
               "Longest total reading of one message's files (seconds); the rest are kept "
               "unread."),
+    ConfigKey("intake.document_link_hosts", '["drive.google.com", "docs.google.com", '
+              '"onedrive.live.com", "1drv.ms", "sharepoint.com", "dropbox.com", "fshare.vn"]',
+              "Thư không có tệp mà có đường dẫn tới các trang chia sẻ tệp này (hoặc tới một tệp "
+              ".pdf/.docx/.xlsx…) thì được ghi nhận và đề nghị gửi lại tệp; đường dẫn khác "
+              "(trang chủ, chữ ký) không tính.",
+              "Links that stand for a document when a mail has no file (file-sharing hosts, or "
+              "a link to a .pdf/.docx/.xlsx…); other links do not count."),
     ConfigKey("schedule.poll_seconds", "300",
               "Chu kỳ đọc hộp thư khi máy chủ không có IDLE (giây).",
               "Polling interval when the server has no IDLE (seconds)."),
@@ -196,11 +204,22 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("schedule.summary_hour", "16",
               "Giờ gửi báo cáo tổng hợp.", "Hour of the weekly summary."),
     ConfigKey("schedule.daily_cap", "20",
-              "Số thư tự động tối đa gửi tới một địa chỉ trong một ngày.",
-              "Most automatic mails sent to one address per day."),
+              "Số thư tự động tối đa gửi tới một đơn vị trong một ngày.",
+              "Most automatic mails sent to one unit per day."),
+    ConfigKey("schedule.stranger_hourly_cap", "20",
+              "Số thư tối đa mỗi giờ gửi tới các địa chỉ chưa đăng ký (tính chung mọi địa "
+              "chỉ), để không ai lợi dụng hệ thống gửi thư rác; 0: không gửi cho họ.",
+              "Most mails per hour to addresses no unit registered (all together), so nobody "
+              "can use the office as a spam reflector; 0: none."),
     ConfigKey("trust.authserv_id", '["mx.example.gov.vn"]',
-              "Máy chủ nhận thư của cơ quan: chỉ tin Authentication-Results do máy chủ này ghi.",
-              "The office's own receiving server: only its Authentication-Results are trusted."),
+              "Máy chủ nhận thư của cơ quan: chỉ tin Authentication-Results do máy chủ này ghi. "
+              "Để trống thì thư giả địa chỉ của đơn vị (SPF/DKIM/DMARC không đạt) KHÔNG bị phát "
+              "hiện. Cách tìm: mở một thư bất kỳ trong hộp thư chung, xem dòng "
+              "'Authentication-Results: <tên máy chủ>; …' trên cùng do máy chủ của cơ quan thêm "
+              "vào, ghi <tên máy chủ> vào đây (xem README, 'Mô hình an ninh').",
+              "The office's own receiving server: only its Authentication-Results are trusted. "
+              "Empty: forged unit addresses go unnoticed. Find it in the topmost "
+              "'Authentication-Results: <server>; …' line of any message in the inbox."),
     ConfigKey("trust.dkim", '"off"',
               "verify: tự kiểm tra chữ ký DKIM của địa chỉ đã đăng ký (cần DNS).",
               "verify: check registered senders' DKIM signatures directly (needs DNS)."),
@@ -282,15 +301,18 @@ _KIND_HELP: tuple[tuple[str, str], ...] = (
 
 
 def units_workbook() -> bytes:
-    """units.xlsx: header + one example row, and a sheet explaining the columns."""
+    """units.xlsx: header + one example row, and a sheet explaining the columns.
+
+    Cells go through service.cells like every workbook we write, though today all are ours.
+    """
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="D9E1F2")
     wb = openpyxl.Workbook()
     sheet = wb.active
     assert sheet is not None
     sheet.title = "Đơn vị"
-    sheet.append(list(UNITS_HEADER))
-    sheet.append(list(_UNITS_EXAMPLE))
+    append(sheet, UNITS_HEADER)
+    append(sheet, _UNITS_EXAMPLE)
     for cell in sheet[1]:
         cell.font = bold
         cell.fill = head_fill
@@ -299,24 +321,24 @@ def units_workbook() -> bytes:
     sheet.freeze_panes = "A2"
 
     guide = wb.create_sheet("Hướng dẫn")
-    guide.append(["Hướng dẫn điền danh sách đơn vị (nhập bằng: baocao units import units.xlsx)"])
+    append(guide, ["Hướng dẫn điền danh sách đơn vị (nhập bằng: baocao units import units.xlsx)"])
     guide["A1"].font = Font(bold=True, size=13)
-    guide.append([])
-    guide.append(["Cột", "Bắt buộc?", "Cách ghi"])
+    append(guide, [])
+    append(guide, ["Cột", "Bắt buộc?", "Cách ghi"])
     for cell in guide[3]:
         cell.font = bold
         cell.fill = head_fill
     for row in _UNITS_HELP:
-        guide.append(list(row))
-    guide.append([])
-    guide.append(["Giá trị cột Loại", "Gồm", ""])
+        append(guide, row)
+    append(guide, [])
+    append(guide, ["Giá trị cột Loại", "Gồm", ""])
     for cell in guide[guide.max_row]:
         cell.font = bold
     for label, meaning in _KIND_HELP:
-        guide.append([label, meaning])
-    guide.append([])
-    guide.append(["Mỗi đơn vị một dòng, bắt đầu từ dòng 2 của trang \"Đơn vị\"; xóa dòng ví dụ "
-                  "trước khi nhập. Dòng sai được bỏ qua và báo lại kèm lý do."])
+        append(guide, [label, meaning])
+    append(guide, [])
+    append(guide, ["Mỗi đơn vị một dòng, bắt đầu từ dòng 2 của trang \"Đơn vị\"; xóa dòng ví dụ "
+                   "trước khi nhập. Dòng sai được bỏ qua và báo lại kèm lý do."])
     for column, width in zip("ABC", (22, 44, 90), strict=True):
         guide.column_dimensions[column].width = width
     for row in guide.iter_rows():

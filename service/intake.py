@@ -25,6 +25,7 @@ from service.matching import (
     normalise_address,
     split_bundle,
 )
+from service.robots import absence_robot, replies_to_ours
 
 
 class Outcome(StrEnum):
@@ -73,12 +74,14 @@ class Hold(StrEnum):
     """Why a message waits for a person (`baocao quarantine list`)."""
 
     FORGERY = "suspected-forgery"
+    AMBIGUOUS_FROM = "ambiguous-from"
     UNKNOWN_SENDER = "unknown-sender"
     IDENTITY_UNCLEAR = "identity-unclear"
     NO_ROUND = "no-open-round"
     ROUND_UNCLEAR = "round-unclear"
     BUNDLE_UNCLEAR = "bundle-unclear"
     NO_FILES = "no-files"
+    REPLY_WITH_LINK = "reply-with-link"
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ class IntakeInput:
     staff: frozenset[str] = frozenset()  # Nội vụ addresses: their forwards are trusted
     thresholds: Thresholds | None = None  # None: never identify a unit by its documents
     links: tuple[str, ...] = ()  # document links in the body (used only when there is no file)
+    own_domain: str = ""  # of our Message-IDs: replies to our own mail are recognised by it
     date_skew: timedelta = timedelta(hours=24)
 
 
@@ -163,6 +167,29 @@ def check_automatic(inp: IntakeInput, d: Decision) -> Decision:
     return replace(d, outcome=Outcome.IGNORED, reason=AUTOMATIC_REASONS.get(kind, kind))
 
 
+def check_robot(inp: IntakeInput, d: Decision) -> Decision:
+    """Without a file, a reply to our own mail or an unmarked absence robot is not a report.
+
+    A reply carrying a document link may still be a unit's answer: a person decides.
+    """
+    if inp.files:
+        return d
+    if absence_robot(inp.envelope):
+        return replace(d, outcome=Outcome.IGNORED, reason=AUTOMATIC_REASONS["auto-reply"])
+    if not replies_to_ours(inp.envelope, inp.own_domain):
+        return d
+    if inp.links:
+        return replace(
+            d, outcome=Outcome.QUARANTINED, hold=Hold.REPLY_WITH_LINK,
+            candidate=identify_unit(inp.envelope.sender, inp.units),
+            reason="Thư trả lời thư của hệ thống, không có tệp, chỉ có đường dẫn tới văn bản: "
+                   "chưa ghi nhận là đã nộp, chờ cán bộ xem xét.",
+        )
+    return replace(d, outcome=Outcome.IGNORED, reason=(
+        "Thư trả lời (hoặc chuyển tiếp) thư của hệ thống, không có tệp: không phải báo cáo, "
+        "không trả lời."))
+
+
 def check_forgery(inp: IntakeInput, d: Decision) -> Decision:
     """A forged sender never reaches a unit's record, whatever else the mail says."""
     if inp.forgery is None:
@@ -173,6 +200,20 @@ def check_forgery(inp: IntakeInput, d: Decision) -> Decision:
         d, outcome=Outcome.QUARANTINED, hold=Hold.FORGERY, candidate=unit,
         reason=f"{inp.forgery}{who} Thư được giữ lại chờ cán bộ xem xét.",
         notice=f"Thư từ {inp.envelope.sender}{who} bị nghi giả mạo người gửi: {inp.forgery}",
+    )
+
+
+def check_from(inp: IntakeInput, d: Decision) -> Decision:
+    """A From header that could be read as another sender identifies nobody, by any means."""
+    ambiguity = inp.envelope.sender_ambiguity
+    if ambiguity is None:
+        return d
+    text = f"Không xác định được người gửi một cách chắc chắn: {ambiguity}."
+    return replace(
+        d, outcome=Outcome.QUARANTINED, hold=Hold.AMBIGUOUS_FROM,
+        reason=f"{text} Thư được giữ lại chờ cán bộ xem xét.",
+        notice=f"Thư có dòng người gửi đáng ngờ ({inp.envelope.sender or 'không rõ'}): "
+               f"{ambiguity}.",
     )
 
 
@@ -391,7 +432,9 @@ def with_forms(
 
 CHECKS: tuple[Check, ...] = (
     check_automatic,
+    check_robot,
     check_forgery,
+    check_from,
     check_sender,
     check_round,
     check_has_files,

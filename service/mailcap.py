@@ -2,8 +2,11 @@
 
 A unit's server that answers every acknowledgement with a new "report" (or a clerk who sends
 forty files one per mail) would otherwise get forty automatic replies. The cap counts what the
-outbox already holds for that address on the same Vietnam-local day; past it, the address gets
-one short notice for the day and nothing more until tomorrow. Submissions are still recorded.
+outbox already holds for that unit on the same Vietnam-local day (an indexed count); past it,
+the unit gets one short notice for the day and nothing more until tomorrow. Submissions are
+still recorded. Mail to addresses no unit registered has a second, global cap per hour
+(`schedule.stranger_hourly_cap`), so forged letterheads cannot turn the office into a spam
+reflector.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailer.addresses import split_addresses
 from service.bootstrap import App
 from service.calendar import TZ
 from service.deadlines import format_date
@@ -25,10 +27,6 @@ from store.models import Outbox
 
 CAPPED_KINDS: tuple[str, ...] = ("acknowledgement", "reminder")
 CAP_NOTICE_KIND = "cap-notice"
-
-
-def _normalise(address: str) -> str:
-    return address.strip().strip("<>").lower()
 
 
 def local_day(now: datetime) -> date:
@@ -44,33 +42,40 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def sent_today(
-    session: Session, address: str, now: datetime, kinds: Iterable[str] = CAPPED_KINDS
+    session: Session, unit_id: int, now: datetime, kinds: Iterable[str] = CAPPED_KINDS
 ) -> int:
-    """Outbox rows of `kinds` to `address` created on the local day of `now`."""
-    wanted = _normalise(address)
-    if not wanted:
-        return 0
+    """Outbox rows of `kinds` to unit `unit_id` created on the local day of `now`.
+
+    Counted per unit, not per address: a unit registered by its whole domain whose robot
+    answers from rotating addresses is capped as one.
+    """
     start, end = day_bounds(local_day(now))
-    # LIKE narrows the rows in the database; the exact match below keeps "a@x.vn" from
-    # counting mail to "ba@x.vn".
-    rows = session.scalars(
-        select(Outbox.to_addr).where(
-            Outbox.kind.in_(tuple(kinds)),
+    return session.scalar(
+        select(func.count(Outbox.id)).where(
+            Outbox.unit_id == unit_id,
             Outbox.created_at >= start,
             Outbox.created_at < end,
-            func.lower(Outbox.to_addr).contains(wanted, autoescape=True),
+            Outbox.kind.in_(tuple(kinds)),
         )
-    )
-    return sum(1 for to in rows if wanted in {_normalise(a) for a in split_addresses(to)})
+    ) or 0
 
 
-def over_cap(session: Session, address: str, now: datetime, cap: int) -> bool:
-    """True when `cap` automatic mails (acknowledgements, reminders) already went there today."""
-    return sent_today(session, address, now) >= cap
+def over_cap(session: Session, unit_id: int, now: datetime, cap: int) -> bool:
+    """True when `cap` automatic mails (acknowledgements, reminders) already went to the unit
+    today."""
+    return sent_today(session, unit_id, now) >= cap
 
 
-def cap_notice_key(address: str, day: date) -> str:
-    return f"cap-notice:{_normalise(address)}:{day.isoformat()}"
+def to_strangers_last_hour(session: Session, now: datetime) -> int:
+    """Mail queued in the last hour to addresses no unit registered (all of them together)."""
+    return session.scalar(
+        select(func.count(Outbox.id)).where(
+            Outbox.to_stranger.is_(True), Outbox.created_at > now - timedelta(hours=1))
+    ) or 0
+
+
+def cap_notice_key(unit_code: str, day: date) -> str:
+    return f"cap-notice:{unit_code}:{day.isoformat()}"
 
 
 def cap_notice_context(app: App, address: str, day: date, cap: int) -> dict[str, Any]:
@@ -84,14 +89,16 @@ def cap_notice_context(app: App, address: str, day: date, cap: int) -> dict[str,
 
 
 def queue_cap_notice(
-    session: Session, app: App, address: str, now: datetime, in_reply_to: str | None = None
+    session: Session, app: App, unit_code: str, address: str, now: datetime,
+    in_reply_to: str | None = None, *, to_stranger: bool = False,
 ) -> int:
-    """Queue the day's single "no more automatic replies today" notice; 1 if queued, else 0."""
+    """Queue the unit's single "no more automatic replies today" notice of the day, to the
+    address that went over; 1 if queued, else 0."""
     day = local_day(now)
-    key = cap_notice_key(address, day)
+    key = cap_notice_key(unit_code, day)
     if key_exists(session, key):
         return 0
     email = render_email("cap_notice", cap_notice_context(
         app, address, day, app.settings.schedule.daily_cap))
     return enqueue(session, app, key=key, kind=CAP_NOTICE_KIND, to=(address,), email=email,
-                   now=now, in_reply_to=in_reply_to).queued
+                   now=now, in_reply_to=in_reply_to, to_stranger=to_stranger).queued

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from mailer.addresses import address_key, without_tag
 from parsers.vntext import fold
 
 # Addresses at these domains belong to people, not to a unit: a whole-domain rule for them
@@ -58,21 +59,32 @@ class RoundChoice:
 
 
 def normalise_address(address: str) -> str:
-    return address.strip().strip("<>").lower()
+    """How addresses are compared everywhere (mailer.addresses.address_key)."""
+    return address_key(address)
 
 
 def identify_unit(sender: str, units: Iterable[UnitInfo]) -> UnitInfo | None:
-    """An exact address wins over a whole-domain rule; an ambiguous domain identifies nobody."""
+    """An exact address wins over a whole-domain rule; an ambiguous domain identifies nobody.
+
+    `ubnd+baocao@xa.vn` is the registered `ubnd@xa.vn` (plus-addressing: the mailbox is the
+    same), unless the tagged address is itself registered.
+    """
     sender = normalise_address(sender)
     if "@" not in sender:
         return None
+    untagged = without_tag(sender)
     domain = "@" + sender.rpartition("@")[2]
     by_domain: list[UnitInfo] = []
+    by_untagged: UnitInfo | None = None
     for unit in units:
         if sender in unit.addresses:
             return unit
+        if untagged is not None and untagged in unit.addresses:
+            by_untagged = unit
         if domain in unit.addresses:
             by_domain.append(unit)
+    if by_untagged is not None:
+        return by_untagged
     return by_domain[0] if len(by_domain) == 1 else None
 
 

@@ -1,45 +1,88 @@
-"""Telling Nội vụ about a mail that needs a person: an unregistered address, a suspected forgery.
+"""Telling Nội vụ about mail that needs a person: an unregistered address, a suspected forgery.
 
-Queued in the outbox in the same transaction as the message, keyed on the message, so a
-restart neither loses the notice nor sends it twice.
+A notice is a row written in the same transaction as its message, so a restart neither loses
+it nor repeats it. Notices go out as ONE digest mail per poll, however many messages caused
+them: thirty forged mails in a flood make one mail to the office, not thirty.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from service.bootstrap import App
 from service.deadlines import format_datetime
-from service.outbox import enqueue, key_exists
+from service.outbox import Queued, enqueue
 from service.render import render_email
-from store.models import InboundMessage
+from store.models import InboundMessage, Notice
 
 log = logging.getLogger(__name__)
 
 NOTICE_KIND = "office-notice"
+DIGEST_LIMIT = 200  # notices in one digest; more wait for the next poll
 
 
-def queue_office_notice(
-    session: Session, app: App, message: InboundMessage, title: str, text: str
-) -> int:
-    """1 if a notice was queued; 0 when it already was or nobody is configured to get it."""
+def record_notice(session: Session, app: App, message: InboundMessage, title: str,
+                  text: str) -> None:
+    """Note that Nội vụ must be told about `message` (once per message and title)."""
+    exists = session.scalar(select(Notice.id).where(
+        Notice.inbound_message_id == message.id, Notice.title == title))
+    if exists is None:
+        session.add(Notice(inbound_message_id=message.id, title=title, text=text,
+                           created_at=app.clock()))
+
+
+def queue_notice_digest(app: App) -> int:
+    """Queue one mail with every notice not yet sent; returns how many notices it carries.
+
+    The notices are claimed with a conditional UPDATE in the same transaction as the outbox
+    row, so two pollers never send one notice twice: the slower one finds them taken and
+    leaves them for its next poll.
+    """
     recipients = app.settings.office.summary_to
-    if not recipients:
-        log.warning("Chưa cấu hình office.summary_to: không gửi được thông báo '%s'", title)
-        return 0
-    key = f"notice:{message.dedup_key}"
-    if key_exists(session, key):
-        return 0
-    email = render_email("office_notice", {
-        "office_name": app.settings.office.name,
-        "title": title,
-        "text": text,
-        "sender": message.sender or "(không rõ)",
-        "subject": message.subject or "(không có tiêu đề)",
-        "received_at": format_datetime(message.received_at),
-        "message_ref": message.id,
-    })
-    return enqueue(session, app, key=key, kind=NOTICE_KIND, to=recipients, email=email,
-                   now=app.clock(), unit_id=message.unit_id).queued
+    with app.sessions() as session, session.begin():
+        rows: list[tuple[Notice, InboundMessage]] = [
+            (notice, message) for notice, message in session.execute(
+                select(Notice, InboundMessage)
+                .join(InboundMessage, InboundMessage.id == Notice.inbound_message_id)
+                .where(Notice.digest_key.is_(None))
+                .order_by(Notice.id)
+                .limit(DIGEST_LIMIT)
+            )
+        ]
+        if not rows:
+            return 0
+        if not recipients:
+            log.warning("Chưa cấu hình office.summary_to: %s thông báo cho Nội vụ chưa gửi được.",
+                        len(rows))
+            return 0
+        ids = [notice.id for notice, _ in rows]
+        key = f"notice-digest:{ids[0]}-{ids[-1]}"
+        taken = cast(CursorResult[Any], session.execute(
+            update(Notice).where(Notice.id.in_(ids), Notice.digest_key.is_(None))
+            .values(digest_key=key).execution_options(synchronize_session=False)
+        )).rowcount
+        if taken != len(ids):
+            session.rollback()  # another poller is sending some of them
+            return 0
+        email = render_email("office_notice", {
+            "office_name": app.settings.office.name,
+            "items": [{
+                "title": notice.title,
+                "text": notice.text,
+                "sender": message.sender or "(không rõ)",
+                "subject": message.subject or "(không có tiêu đề)",
+                "received_at": format_datetime(message.received_at),
+                "message_ref": message.id,
+            } for notice, message in rows],
+        })
+        result = enqueue(session, app, key=key, kind=NOTICE_KIND, to=recipients, email=email,
+                         now=app.clock())
+        if result.status == Queued.UNDELIVERABLE:
+            log.error("Không gửi được thông báo cho Nội vụ: %s", result.reason)
+            session.rollback()
+            return 0
+    return len(ids)

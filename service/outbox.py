@@ -110,7 +110,7 @@ def enqueue(
     session: Session, app: App, *, key: str, kind: str, to: Sequence[str], email: RenderedEmail,
     now: datetime, in_reply_to: str | None = None, round_id: int | None = None,
     unit_id: int | None = None, submission_id: int | None = None, stage: str | None = None,
-    attachments: list[tuple[str, str, str]] | None = None,
+    attachments: list[tuple[str, str, str]] | None = None, to_stranger: bool = False,
 ) -> Enqueued:
     """Queue one mail in the caller's transaction, at most once per `key`.
 
@@ -138,6 +138,7 @@ def enqueue(
         submission_id=submission_id,
         stage=stage,
         attachments_json=attachments_json(attachments) if attachments else None,
+        to_stranger=to_stranger,
         status="pending",
         attempts=0,
         next_attempt_at=now,

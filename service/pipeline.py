@@ -35,6 +35,7 @@ from service.bounces import record_bounce
 from service.dedup import content_key
 from service.heartbeat import LeaseKeeper, LeaseLost
 from service.intake import PLAUSIBLE_YEARS, Outcome, ProblemNote, decide
+from service.notices import queue_notice_digest
 from service.prepare import prepare, read_pieces
 from service.record import record_decision
 from service.snapshots import Snapshot, load_snapshot
@@ -65,6 +66,7 @@ class PollReport:
     acknowledgements: int = 0
     rescanned: bool = False
     actions_reconciled: int = 0
+    notices: int = 0  # messages Nội vụ is told about in this poll's digest
 
     def summary(self) -> str:
         parts = [f"{self.fetched} thư mới"]
@@ -105,7 +107,10 @@ def poll_once(app: App, progress: Progress | None = None) -> PollReport:
     try:
         with LeaseKeeper(app, name, holder, LEASE_TTL) as keeper, \
                 app.inbox_factory() as inbox:
-            return _poll(app, inbox, mailbox, keeper, progress)
+            report = _poll(app, inbox, mailbox, keeper, progress)
+        # One mail to Nội vụ for this poll's notices (and any a crash left unsent).
+        report.notices = queue_notice_digest(app)
+        return report
     except LeaseLost as exc:
         raise PollerBusy(str(exc)) from exc
     finally:

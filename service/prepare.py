@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from mailer.authresults import forgery_reason, read_auth_results
 from mailer.dkimcheck import forgery_reason_from_dkim, verify_dkim
-from mailer.forward import Forward, document_links, unwrap_forward
+from mailer.forward import Forward, document_links, is_document_link, unwrap_forward
 from mailer.message import AttachmentPart, Envelope
 from parsers.detect import detect_kind
 from parsers.extract import extract
@@ -38,7 +38,7 @@ from service.intake import (
     split,
     with_forms,
 )
-from service.matching import identify_unit
+from service.matching import identify_unit, normalise_address
 from service.sandbox import Limits as SandboxLimits
 from service.sandbox import Outcome as SandboxOutcome
 from service.sandbox import run_limited
@@ -229,10 +229,13 @@ def prepare(
         envelope, files, snapshot.units, snapshot.rounds, tuple(extra),
         forwarded_from=(forward.sender or None) if forward else None,
         forgery=forgery(app, raw, envelope, snapshot),
-        staff=frozenset(trust.staff_addresses),
+        staff=frozenset(normalise_address(a) for a in trust.staff_addresses),
         thresholds=(Thresholds(trust.match_min_score, trust.match_min_margin)
                     if trust.identify_by_document else None),
-        links=document_links(envelope.body_text) if not files else (),
+        links=tuple(link for link in document_links(envelope.body_text)
+                    if is_document_link(link, app.settings.intake.document_link_hosts))
+        if not files else (),
+        own_domain=app.settings.message_id_domain,
         date_skew=timedelta(hours=trust.date_skew_hours),
     )
     return Prepared(envelope, files, intake, forward, budget)

@@ -44,12 +44,14 @@ from store.models import (
 
 HOLD_LABELS = {
     "suspected-forgery": "nghi giả mạo người gửi",
+    "ambiguous-from": "dòng người gửi đáng ngờ",
     "unknown-sender": "địa chỉ chưa đăng ký",
     "identity-unclear": "chưa rõ đơn vị",
     "no-open-round": "không có đợt đang mở",
     "round-unclear": "chưa rõ đợt báo cáo",
     "bundle-unclear": "chưa rõ tệp thuộc đợt nào",
     "no-files": "không có tệp đính kèm",
+    "reply-with-link": "trả lời thư hệ thống, chỉ có đường dẫn",
 }
 REVIEW_LABELS = {"assigned": "đã gán", "rejected": "đã từ chối"}
 

@@ -14,17 +14,30 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailer.message import Envelope
 from parsers.admin import AdminMeta
 from service.acknowledge import queue_acknowledgement
 from service.bootstrap import App
 from service.forms import load_form_spec
-from service.intake import Decision, FileReport, FormReading, Hold, Outcome, ProblemNote
-from service.mailcap import over_cap, queue_cap_notice
-from service.notices import queue_office_notice
+from service.intake import (
+    Decision,
+    FileReport,
+    FormReading,
+    Hold,
+    IntakeInput,
+    Outcome,
+    ProblemNote,
+)
+from service.mailcap import over_cap, queue_cap_notice, to_strangers_last_hour
+from service.matching import identify_unit, normalise_address
+from service.notices import record_notice
 from service.outbox import Queued
 from service.prepare import Piece, Prepared
 from store.models import Attachment, FormValue, InboundMessage, Problem, Submission
+
+NOTICE_TITLES: dict[Hold | None, str] = {
+    Hold.FORGERY: "Thư nghi giả mạo người gửi",
+    Hold.AMBIGUOUS_FROM: "Thư có dòng người gửi đáng ngờ",
+}
 
 
 def record_decision(
@@ -58,33 +71,51 @@ def record_decision(
                     row.submission_id = submission.id
         _form_values(session, submission, attachments, readings, piece)
         _problems(session, message, submission, attachments, piece, app)
-        if piece.acknowledge and piece.unit is not None:
-            queued += _acknowledge(session, app, message, envelope, piece, submission, files)
+        if piece.acknowledge and piece.unit is not None and envelope.sender:
+            queued += _acknowledge(session, app, message, prepared, piece, submission)
     if decision.notice is not None:
-        title = ("Thư nghi giả mạo người gửi" if decision.hold == Hold.FORGERY
-                 else "Thư từ địa chỉ chưa đăng ký")
-        queued += queue_office_notice(session, app, message, title, decision.notice)
+        title = NOTICE_TITLES.get(decision.hold, "Thư từ địa chỉ chưa đăng ký")
+        record_notice(session, app, message, title, decision.notice)
     return queued
 
 
 def _acknowledge(
-    session: Session, app: App, message: InboundMessage, envelope: Envelope, piece: Decision,
-    submission: Submission | None, files: Sequence[FileReport],
+    session: Session, app: App, message: InboundMessage, prepared: Prepared, piece: Decision,
+    submission: Submission | None,
 ) -> int:
-    if envelope.sender and over_cap(session, envelope.sender, app.clock(),
-                                    app.settings.schedule.daily_cap):
-        return queue_cap_notice(session, app, envelope.sender, app.clock(), envelope.message_id)
-    result = queue_acknowledgement(session, app, message, envelope, piece, submission, files)
+    """Queue the acknowledgement within the caps; what the caps withhold is a problem noted."""
+    envelope = prepared.envelope
+    assert piece.unit is not None
+    now, schedule = app.clock(), app.settings.schedule
+    stranger = is_stranger(envelope.sender, prepared.intake)
+    if stranger and to_strangers_last_hour(session, now) >= schedule.stranger_hourly_cap:
+        _problem(session, app, message, submission, "ack-withheld",
+                 f"Không gửi thư xác nhận: đã gửi tối đa {schedule.stranger_hourly_cap} thư "
+                 f"trong một giờ tới các địa chỉ chưa đăng ký (chống lợi dụng gửi thư rác).")
+        return 0
+    if over_cap(session, piece.unit.id, now, schedule.daily_cap):
+        return queue_cap_notice(session, app, piece.unit.code, envelope.sender, now,
+                                envelope.message_id, to_stranger=stranger)
+    result = queue_acknowledgement(session, app, message, envelope, piece, submission,
+                                   prepared.files, anonymous=stranger)
     if result.status == Queued.UNDELIVERABLE:
-        session.add(Problem(
-            inbound_message_id=message.id,
-            submission_id=submission.id if submission else None,
-            code="unrepliable-address",
-            text=f"Không gửi được thư xác nhận: địa chỉ người gửi không dùng để trả lời được "
-                 f"({result.reason}).",
-            created_at=app.clock(),
-        ))
+        _problem(session, app, message, submission, "unrepliable-address",
+                 f"Không gửi được thư xác nhận: địa chỉ người gửi không dùng để trả lời được "
+                 f"({result.reason}).")
     return result.queued
+
+
+def is_stranger(address: str, intake: IntakeInput) -> bool:
+    """An address no unit registered and no Nội vụ staff member uses."""
+    return (identify_unit(address, intake.units) is None
+            and normalise_address(address) not in intake.staff)
+
+
+def _problem(session: Session, app: App, message: InboundMessage,
+             submission: Submission | None, code: str, text: str) -> None:
+    session.add(Problem(inbound_message_id=message.id,
+                        submission_id=submission.id if submission else None,
+                        code=code, text=text, created_at=app.clock()))
 
 
 def _submission(session: Session, message: InboundMessage, decision: Decision) -> Submission:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service.matching import RoundInfo, UnitInfo
+from service.matching import RoundInfo, UnitInfo, normalise_address
 from store.models import Round, Unit
 
 
@@ -19,7 +19,7 @@ def unit_info(unit: Unit) -> UnitInfo:
         name=unit.name,
         short_name=unit.short_name,
         kind=unit.kind,
-        addresses=tuple(a.pattern for a in unit.addresses),
+        addresses=tuple(normalise_address(a.pattern) for a in unit.addresses),
         aliases=tuple(a.alias for a in unit.aliases),
     )
 

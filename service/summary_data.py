@@ -87,7 +87,8 @@ class UnitSummary:
     kind_label: str
     document: DocumentRef | None
     problems: tuple[ProblemEntry, ...]  # unresolved, every version, oldest first
-    figures: Mapping[str, Decimal] = field(default_factory=dict)  # latest version's, by code
+    # By code, from the latest version that carries the form (a later one without it keeps them).
+    figures: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -227,13 +228,9 @@ def load_summary_data(
     sub_unit: dict[int, str] = {}
     sub_version: dict[int, int] = {}
     sub_received: dict[int, datetime] = {}
-    latest: dict[str, tuple[int, int]] = {}  # unit code -> (version, submission id)
     for sid, uid, version, received_at, _, _ in facts.submissions:
         code = unit_by_id[uid].code
         sub_unit[sid], sub_version[sid], sub_received[sid] = code, version, received_at
-        if code not in latest or version > latest[code][0]:
-            latest[code] = (version, sid)
-    latest_ids = {sid for _, sid in latest.values()}
     names = {u.code: u.name for u in facts.units}
 
     documents: dict[str, list[tuple[int, int, str, str | None, str | None, date | None]]]
@@ -256,9 +253,12 @@ def load_summary_data(
 
     figures: dict[str, dict[str, Decimal]] = defaultdict(dict)
     if spec is not None:
-        # Several files of one version may carry the form; the first file's value wins.
-        for value_sub, indicator, figure in session.execute(
-            select(FormValue.submission_id, FormValue.indicator, FormValue.number)
+        # The figures of the latest version that carries the form: a later version without it
+        # (a corrected letter, a reply) never erases them. Within that version the first file's
+        # value wins when several files carry the form.
+        with_form: dict[str, int] = {}  # unit code -> latest version that has the form
+        values = list(session.execute(
+            select(Submission.id, FormValue.indicator, FormValue.number)
             .join(Submission, Submission.id == FormValue.submission_id)
             .where(
                 Submission.round_id == info.id,
@@ -266,9 +266,14 @@ def load_summary_data(
                 FormValue.number.is_not(None),
             )
             .order_by(FormValue.attachment_id, FormValue.id)
-        ):
-            if value_sub in latest_ids and figure is not None:
-                figures[sub_unit[value_sub]].setdefault(indicator, figure)
+        ))
+        for value_sub, _, _ in values:
+            code, version = sub_unit[value_sub], sub_version[value_sub]
+            with_form[code] = max(with_form.get(code, 0), version)
+        for value_sub, indicator, figure in values:
+            code = sub_unit[value_sub]
+            if sub_version[value_sub] == with_form[code] and figure is not None:
+                figures[code].setdefault(indicator, figure)
 
     units = tuple(
         UnitSummary(

@@ -44,6 +44,7 @@ __all__ = [
     "InboundMessage",
     "Lease",
     "MailboxState",
+    "Notice",
     "Outbox",
     "Problem",
     "Round",
@@ -424,6 +425,8 @@ class Outbox(Base):
     __table_args__ = (
         _one_of("status", OUTBOX_STATUSES),
         Index(None, "status", "next_attempt_at"),
+        Index(None, "to_stranger", "created_at"),
+        Index(None, "unit_id", "created_at"),  # the daily cap's count
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -444,6 +447,9 @@ class Outbox(Base):
     # live in the archive so a retry sends exactly what was built.
     attachments_json: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(default="pending", server_default="pending")
+    # To an address no unit registered (nor Nội vụ staff): counted by the hourly cap on such
+    # mail, so the office's domain never becomes a spam reflector.
+    to_stranger: Mapped[bool] = mapped_column(default=False, server_default=sql_false())
     claimed_by: Mapped[str | None]  # "host:pid" of the sender holding a "sending" row
     claimed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -458,3 +464,22 @@ class Outbox(Base):
     round: Mapped[Round | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
     submission: Mapped[Submission | None] = relationship()
+
+
+class Notice(Base):
+    """Something Nội vụ must be told about one message (a suspected forgery, an address no unit
+    registered…); notices go out as one digest per poll, not one mail each (service.notices)."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbound_message_id: Mapped[int] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str]
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The outbox key of the digest that carried it; None until then.
+    digest_key: Mapped[str | None] = mapped_column(index=True)
+
+    inbound_message: Mapped[InboundMessage] = relationship()

@@ -330,3 +330,16 @@ def test_never_raises_on_any_bytes(raw: bytes) -> None:
     auth = read_auth_results(raw, OURS)
     forgery_reason(auth, SENDER)
     read_auth_results(b"Authentication-Results: mx.phongnoivu.gov.vn;" + raw, OURS)
+
+
+def test_the_authenticated_from_must_be_the_from_we_read() -> None:
+    """Parsers that disagree: our server checked evil.example, we would attribute xa.vn."""
+    header = (b"Authentication-Results: mx.noivu.example.vn; dmarc=pass header.from=evil.example"
+              b"\r\nFrom: ubnd@hungha.example.vn\r\n\r\n")
+    auth = read_auth_results(header, ("mx.noivu.example.vn",))
+    reason = forgery_reason(auth, "ubnd@hungha.example.vn")
+    assert reason is not None and "evil.example" in reason and "hungha.example.vn" in reason
+    same = (b"Authentication-Results: mx.noivu.example.vn; dmarc=pass header.from=HungHa."
+            b"Example.VN.\r\n\r\n")
+    assert forgery_reason(read_auth_results(same, ("mx.noivu.example.vn",)),
+                          "ubnd@hungha.example.vn") is None

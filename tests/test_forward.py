@@ -7,10 +7,17 @@ import unicodedata
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailer.forward import MAX_LINKS, Forward, document_links, unwrap_forward
+from mailer.forward import (
+    MAX_LINKS,
+    Forward,
+    document_links,
+    is_document_link,
+    unwrap_forward,
+)
 from mailer.message import AttachmentPart, Envelope, parse_envelope
 
 RECEIVED = datetime(2024, 5, 20, 3, 0, tzinfo=UTC)
@@ -450,3 +457,24 @@ def test_arbitrary_attached_message_never_raises(data: bytes) -> None:
     fwd = unwrap_forward(env)
     if fwd is not None:
         assert fwd.style == "attached" and fwd.inner is not None
+
+
+@pytest.mark.parametrize(("url", "document"), [
+    ("https://drive.google.com/file/d/abc/view", True),
+    ("https://tinh.sharepoint.com/:w:/g/x", True),
+    ("https://1drv.ms/w/s!Abc", True),
+    ("https://hungha.example.vn/bao-cao-6-thang.pdf", True),
+    ("https://hungha.example.vn/files/B%C3%A1o%20c%C3%A1o.DOCX", True),
+    ("https://hungha.example.vn/gioi-thieu", False),
+    ("https://drive.google.com.evil.example/file", False),
+    ("https://facebook.com/ubndhungha", False),
+    ("http:///nohost.pdf", False),
+])
+def test_only_file_sharing_hosts_and_file_links_are_documents(url: str, document: bool) -> None:
+    assert is_document_link(url) is document
+
+
+def test_an_office_can_add_its_own_document_system() -> None:
+    url = "https://ioffice.tinh.gov.vn/vb/123"
+    assert not is_document_link(url)
+    assert is_document_link(url, ("drive.google.com", "tinh.gov.vn"))

@@ -353,44 +353,55 @@ def test_a_key_inserted_by_another_instance_is_not_an_error(
 # --------------------------------------------------------------------------- daily cap
 
 
-def add_mail(app: App, to: str, when: datetime, kind: str = "acknowledgement") -> None:
+def add_mail(app: App, unit_id: int | None, when: datetime,
+             kind: str = "acknowledgement", to: str = "a@x.vn") -> None:
     with app.sessions() as session, session.begin():
         n = session.scalar(select(Outbox.id).order_by(Outbox.id.desc()).limit(1)) or 0
         session.add(Outbox(key=f"k{n + 1}", kind=kind, to_addr=to, subject="s", body_text="t",
                            message_id_header=f"<m{n + 1}@x>", status="pending", attempts=0,
-                           next_attempt_at=when, created_at=when))
+                           unit_id=unit_id, next_attempt_at=when, created_at=when))
 
 
-def test_the_cap_counts_per_vietnam_day(app: App) -> None:
-    address = "tuphap@tanhung.example.vn"
+def unit_id(app: App, code: str) -> int:
+    with app.sessions() as session:
+        found = session.scalar(select(Unit.id).where(Unit.code == code))
+    assert found is not None
+    return found
+
+
+def test_the_cap_counts_per_unit_and_vietnam_day(app: App) -> None:
+    """Per unit, whatever address: a domain-wide unit's rotating robot is capped as one."""
+    tu_phap, other = unit_id(app, "phong-tu-phap"), unit_id(app, "xa-hung-ha")
     # 23:30 on 24/04 local is 16:30 UTC: the previous day, whatever UTC says.
-    add_mail(app, address, at(d(24, 4), 23, 30))
-    add_mail(app, address, at(d(25, 4), 0, 10))  # 17:10 UTC on 24/04, but 25/04 here
-    add_mail(app, "Tuphap@Tanhung.example.vn, khac@x.vn", at(d(25, 4), 9), kind="reminder")
-    add_mail(app, "atuphap@tanhung.example.vn", at(d(25, 4), 9))  # another address
-    add_mail(app, address, at(d(25, 4), 9), kind="overdue")  # not an automatic reply
-    add_mail(app, address, at(d(26, 4), 0, 0))  # next local day
+    add_mail(app, tu_phap, at(d(24, 4), 23, 30))
+    add_mail(app, tu_phap, at(d(25, 4), 0, 10), to="x1@tanhung.example.vn")  # 17:10 UTC 24/04
+    add_mail(app, tu_phap, at(d(25, 4), 9), kind="reminder", to="x2@tanhung.example.vn")
+    add_mail(app, other, at(d(25, 4), 9))  # another unit
+    add_mail(app, tu_phap, at(d(25, 4), 9), kind="overdue")  # not an automatic reply
+    add_mail(app, tu_phap, at(d(26, 4), 0, 0))  # next local day
     now = at(d(25, 4), 23, 59)
     with app.sessions() as session:
-        assert sent_today(session, address, now) == 2
-        assert over_cap(session, address, now, 2)
-        assert not over_cap(session, address, now, 3)
-        assert sent_today(session, address, at(d(24, 4), 12)) == 1
-        assert sent_today(session, address, at(d(26, 4), 7)) == 1
+        assert sent_today(session, tu_phap, now) == 2
+        assert over_cap(session, tu_phap, now, 2)
+        assert not over_cap(session, tu_phap, now, 3)
+        assert sent_today(session, tu_phap, at(d(24, 4), 12)) == 1
+        assert sent_today(session, tu_phap, at(d(26, 4), 7)) == 1
 
 
-def test_one_cap_notice_per_address_and_day(app: App) -> None:
+def test_one_cap_notice_per_unit_and_day(app: App) -> None:
     now = at(d(25, 4), 10)
     address = "tuphap@tanhung.example.vn"
-    assert cap_notice_key(address.upper(), d(25, 4)) == f"cap-notice:{address}:2025-04-25"
+    assert cap_notice_key("phong-tu-phap", d(25, 4)) == "cap-notice:phong-tu-phap:2025-04-25"
     with app.sessions() as session, session.begin():
-        assert queue_cap_notice(session, app, address, now, "<their@x>") == 1
+        assert queue_cap_notice(session, app, "phong-tu-phap", address, now, "<their@x>") == 1
     with app.sessions() as session, session.begin():
-        assert queue_cap_notice(session, app, address, now + timedelta(hours=5)) == 0
-        assert queue_cap_notice(session, app, address, now + timedelta(days=1)) == 1
+        assert queue_cap_notice(session, app, "phong-tu-phap", "robot2@tanhung.example.vn",
+                                now + timedelta(hours=5)) == 0
+        assert queue_cap_notice(session, app, "phong-tu-phap", address,
+                                now + timedelta(days=1)) == 1
     [notice, _] = rows(app, "cap-notice")
     assert notice.in_reply_to == "<their@x>"
     assert "25/04/2025" in notice.body_text and "20 thư tự động" in notice.body_text
     assert unicodedata.is_normalized("NFC", notice.subject + notice.body_text)
     with app.sessions() as session:  # notices do not count towards the cap
-        assert sent_today(session, address, now) == 0
+        assert sent_today(session, unit_id(app, "phong-tu-phap"), now) == 0

@@ -363,9 +363,9 @@ def cases() -> list[Case]:
                     "List-Id: <bantin.example.vn>"), ignored)
 
     # --- the daily cap ---------------------------------------------------------------------
-    u5 = unit("Phòng Y tế")
+    u5 = unit("TT VHTT-TT")  # the cap counts per unit: one with no other mail in this corpus
     for n in range(3):  # the cap is 2 in the test: two acks, then one notice for the day
-        add(f"Phòng Y tế resubmits ({n + 1})",
+        add(f"Trung tâm VHTT-TT resubmits ({n + 1})",
             mail(u5.email, (report(u5.name),), mid=m(40 + n)),
             Expect("accepted", unit=u5.code, identified_by="address", rounds=(REPORT_CODE,),
                    ack_to=u5.email, acks=1 if n < 2 else 0))
