@@ -165,6 +165,7 @@ def _poll(
             )
     uids = inbox.uids_from(next_uid)
     if not uids:
+        post_actions.settle_old(app, mailbox, status.uidvalidity)
         return report
     with app.sessions() as session:  # one snapshot per poll, not per message
         snapshot = load_snapshot(session)
@@ -197,6 +198,7 @@ def _poll(
         report.acknowledgements += outcome.acknowledged
         if outcome.message_row is not None:
             act([outcome.message_row], fetched.uid)
+    post_actions.settle_old(app, mailbox, status.uidvalidity)
     log.info(report.summary())
     return report
 

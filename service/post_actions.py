@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from mailer.inbox import Inbox, InboxCommandError, parse_post_action
@@ -83,6 +84,27 @@ def reconcile(app: App, inbox: Inbox, mailbox: str, uidvalidity: int) -> int:
     if done:
         log.info("Đã hoàn tất %s thao tác sau khi đọc thư còn dở từ lần trước.", done)
     return done
+
+
+def settle_old(app: App, mailbox: str, uidvalidity: int) -> int:
+    """Once the mailbox has been read to its end under this UIDVALIDITY, an action still owed
+    under an older one has no message left to act on (the rescan after the change met every
+    copy still there and acted on it): it is cleared, with a log line."""
+    stale = (InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity != uidvalidity,
+             InboundMessage.pending_action.is_not(None))
+    with app.sessions() as session:  # a read first: most polls owe nothing, and write nothing
+        if not session.scalar(select(func.count(InboundMessage.id)).where(*stale)):
+            return 0
+    with app.sessions() as session, session.begin():
+        cleared = cast(CursorResult[Any], session.execute(
+            update(InboundMessage).where(*stale)
+            .values(pending_action=None, action_done_at=app.clock())
+            .execution_options(synchronize_session=False)
+        )).rowcount
+    if cleared:
+        log.info("%s thư còn chờ thao tác từ trước khi UIDVALIDITY đổi không còn trong hộp thư: "
+                 "bỏ qua.", cleared)
+    return cleared
 
 
 def pending_count(session: Session) -> int:

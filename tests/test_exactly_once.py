@@ -432,3 +432,31 @@ def test_an_unanswerable_sender_is_a_problem_and_blocks_no_other_mail(
     sent = send_pending(app)
     assert (sent.sent, sent.failed) == (1, 0)
     assert [list(m.rcpt_tos) for m in smtp_server.wait_for(1, timeout=10)] == [[UNITS[1].email]]
+
+
+def test_actions_owed_before_a_uidvalidity_change_are_done_or_cleared(
+    tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pymap forgets its mailbox (new UIDVALIDITY) on restart, like a server rebuilt: the copy
+    still delivered gets its action on the rescan, the one gone has nothing left to act on."""
+    app = prepared(tmp_path, db_url, pymap_server, smtp_server)
+    kept, gone = report_mail(0), report_mail(1)
+    pymap_server.deliver(kept, WHEN)
+    pymap_server.deliver(gone, WHEN)
+
+    def refuse(inbox: Inbox, uid: int, action: str) -> None:
+        from mailer.inbox import InboxCommandError
+
+        raise InboxCommandError("NO [CANNOT] flags are read-only")
+
+    monkeypatch.setattr(Inbox, "apply_post_action", refuse)
+    assert poll_once(app).fetched == 2
+    assert owed(app) == ["seen", "seen"]
+    monkeypatch.undo()
+    pymap_server.restart()
+    pymap_server.deliver(kept, WHEN)
+    report = poll_once(app)
+    assert report.rescanned and report.duplicates == 1
+    assert owed(app) == []
+    assert seen_message_ids(pymap_server.settings()) == {"<once-0@x.vn>"}
