@@ -9,7 +9,8 @@ sometimes gluing two cells into one line. So the file is first flattened into li
 where they stood (table column, text box, page header) and how they looked (bold, centred,
 list item); the layout is then recognised from those lines, never from absolute positions.
 
-The XML is read directly through parsers.safety (capped, DTD-free), as parsers.extract does.
+The XML is read directly through parsers.safety (capped, DTD-free), as parsers.extract does, and
+through the same walk (parsers.extract.word_events), so TCVN3/VNI text comes out as Unicode.
 Nothing is guessed: a blank "Số:    /BC-UBND" gives number None, "ngày … tháng 5" gives day None.
 """
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parsers.extract import word_events
+from parsers.legacy import repair_lines
 from parsers.safety import Limits, SafeZip, parse_xml
 from parsers.vntext import fold, nfc
 
@@ -406,6 +408,13 @@ def _read_lines(data: bytes, limits: Limits) -> list[_Line]:
             pass
     finally:
         z.close()
+    # Runs in TCVN3/VNI fonts were decoded by word_events; text whose font says nothing (a
+    # .doc converted without font names, pasted text) is judged on the whole document, as
+    # extract() judges its text, so the letterhead reads what the stored text says.
+    for line, text in zip(
+        reader.lines, repair_lines([ln.text for ln in reader.lines]), strict=True
+    ):
+        line.text = text
     return reader.lines
 
 

@@ -28,6 +28,7 @@ KIND_BY_EXTENSION: dict[str, str] = {
     "xlsx": "xlsx", "xltx": "xlsx", "xlsm": "xlsm", "xltm": "xlsm",
     "doc": "doc", "dot": "doc", "rtf": "doc",
     "xls": "xls", "xlt": "xls",
+    "odt": "odt", "ott": "odt", "ods": "ods", "ots": "ods",
     "pdf": "pdf",
     "png": "image", "jpg": "image", "jpeg": "image", "tif": "image", "tiff": "image",
     "gif": "image", "bmp": "image", "webp": "image", "heic": "image", "heif": "image",
@@ -35,7 +36,8 @@ KIND_BY_EXTENSION: dict[str, str] = {
     "txt": "text", "csv": "text",
 }  # fmt: skip
 _ZIP_OFFICE = frozenset({"docx", "docm", "xlsx", "xlsm"})
-_DOCUMENT_KINDS = _ZIP_OFFICE | {"doc", "xls", "pdf", "text"}
+_ODF = frozenset({"odt", "ods"})
+_DOCUMENT_KINDS = _ZIP_OFFICE | _ODF | {"doc", "xls", "pdf", "text"}
 _EXECUTABLE_EXT = frozenset({"exe", "com", "scr", "dll", "msi", "bat", "cmd", "js", "vbs", "jar"})
 
 _IMAGE_MAGIC = (
@@ -57,7 +59,7 @@ def _zip_kind(filename: str, data: bytes) -> tuple[str, FileProblem | None]:
     except UnsafeFileError as exc:
         # A broken or oversized directory: keep the name's word for the kind; only an Office
         # file is ever opened, and extract() judges it again with the caller's limits.
-        kind = ext_kind if ext_kind in _ZIP_OFFICE else "archive"
+        kind = ext_kind if ext_kind in _ZIP_OFFICE | _ODF else "archive"
         return kind, exc.problem if exc.problem.code == "corrupt" else None
     names = {info.filename for info in infos}
     if "word/document.xml" in names:
@@ -72,11 +74,37 @@ def _zip_kind(filename: str, data: bytes) -> tuple[str, FileProblem | None]:
         # the unit meant to send a document, and this is not one.
         return ext_kind, make_problem("corrupt", filename)
     else:
-        return "archive", None
+        return _odf_kind(filename, data, names, ext_kind)
     macro = has_macros(names) or ext_kind in ("docm", "xlsm")
     if not macro and "[Content_Types].xml" in names:
         macro = has_macros(set(), _head_of_member(data, "[Content_Types].xml"))
     return (family[:-1] + "m" if macro else family), None
+
+
+# The first member of an OpenDocument package names its type (ODF 1.2, part 3, 3.3).
+_ODF_TYPES = (
+    (b"application/vnd.oasis.opendocument.text", "odt"),  # also -template, -master
+    (b"application/vnd.oasis.opendocument.spreadsheet", "ods"),
+)
+
+
+def _odf_kind(
+    filename: str, data: bytes, names: set[str], ext_kind: str
+) -> tuple[str, FileProblem | None]:
+    """An OpenDocument text or spreadsheet (.odt/.ods, LibreOffice's own formats), "encrypted"
+    when its manifest says so (LibreOffice would stop at the password); else a plain zip."""
+    mimetype = _head_of_member(data, "mimetype", 200).strip() if "mimetype" in names else b""
+    kind = next((k for prefix, k in _ODF_TYPES if mimetype.startswith(prefix)), None)
+    if kind is None and ext_kind in _ODF and "content.xml" in names:
+        kind = ext_kind  # a package without its (optional) mimetype member: trust the name
+    if kind is None:
+        if ext_kind in _ODF:  # under an .odt/.ods name, a zip of no OpenDocument is no document
+            return ext_kind, make_problem("corrupt", filename)
+        return "archive", None
+    manifest = "META-INF/manifest.xml"
+    if manifest in names and b"encryption-data" in _head_of_member(data, manifest):
+        return kind, make_problem("encrypted", filename)
+    return kind, None
 
 
 def _head_of_member(data: bytes, name: str, limit: int = 256 * 1024) -> bytes:
@@ -144,7 +172,7 @@ def detect_kind(filename: str, data: bytes) -> tuple[str, FileProblem | None]:
         return "other", make_problem("unsupported", filename)
     if head.startswith(b"{\\rtf"):
         return "doc", None
-    if ext_kind in _ZIP_OFFICE:
+    if ext_kind in _ZIP_OFFICE | _ODF:
         return ext_kind, make_problem("corrupt", filename)
     if _looks_textual(head):
         # HTML or XML exports named .doc/.xls are common; they are kept as the name says.

@@ -11,12 +11,13 @@ from __future__ import annotations
 import functools
 import logging
 import posixpath
+import weakref
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from parsers.detect import KIND_BY_EXTENSION, detect_kind
-from parsers.legacy import encoding_of_font, repair_runs, repair_text
+from parsers.legacy import convert_by_font, encoding_of_font, repair_text
 from parsers.others import list_zip, note_only, read_pdf, read_xls
 from parsers.safety import (
     Limits,
@@ -130,57 +131,194 @@ def _main_part(z: SafeZip, default: str) -> str:
 # --- Word -------------------------------------------------------------------------------------
 
 _DOCX_TAGS = (
-    *_tags(_W_NS, "p", "r", "rFonts", "t", "tab", "br", "cr", "noBreakHyphen", "softHyphen",
-           "tc", "tr", "tbl"),
+    *_tags(_W_NS, "p", "t", "tab", "br", "cr", "noBreakHyphen", "tc", "tr", "tbl"),
     _MC_FALLBACK,
 )
+_T_TAGS = frozenset(_tags(_W_NS, "t"))
+_SOFT_HYPHEN_TAGS = _tags(_W_NS, "softHyphen")
+_R_TAGS = frozenset(_tags(_W_NS, "r"))
+_P_TAGS = frozenset(_tags(_W_NS, "p"))
+# Qualified names in both namespace spellings, for lxml's C-level lookups (the walk asks for
+# a run's font at every w:t: Python loops over children cost more than the rest of the walk).
+_RPR, _RFONTS, _RSTYLE, _PPR, _PSTYLE = (_tags(_W_NS, n) for n in (
+    "rPr", "rFonts", "rStyle", "pPr", "pStyle"))  # fmt: skip
+_BASED_ON, _RPR_DEFAULT, _STYLE, _DOC_DEFAULTS = (_tags(_W_NS, n) for n in (
+    "basedOn", "rPrDefault", "style", "docDefaults"))  # fmt: skip
+_ASCII, _HANSI, _VAL, _STYLE_ID, _TYPE, _DEFAULT = (_tags(_W_NS, n) for n in (
+    "ascii", "hAnsi", "val", "styleId", "type", "default"))  # fmt: skip
+# What every legacy font name holds (parsers.legacy.encoding_of_font): a styles part without
+# either cannot make any text legacy, and is not parsed at all.
+_LEGACY_FONT_MARKS = (b".vn", b"vni")
+_MAX_STYLE_DEPTH = 16  # basedOn chains; Word's own are a few deep, a loop must end
+_MAX_RUN_DEPTH = 8  # run → hyperlink/smartTag/sdtContent… → paragraph
+
+
+def _w_attr(el: Any, names: tuple[str, ...]) -> str | None:
+    """An attribute in either namespace spelling (transitional or strict)."""
+    for name in names:
+        value = el.get(name)
+        if value is not None:
+            return str(value)
+    return None
+
+
+def _w_child(el: Any, tags: tuple[str, ...]) -> Any:
+    return next(el.iterchildren(*tags), None) if el is not None else None
+
+
+def _rpr_font(rpr: Any) -> str | None:
+    """The font a w:rPr's w:rFonts names (ascii, else hAnsi)."""
+    fonts = _w_child(rpr, _RFONTS)
+    return (_w_attr(fonts, _ASCII) or _w_attr(fonts, _HANSI)) if fonts is not None else None
+
+
+@dataclass(frozen=True)
+class _Styles:
+    """The fonts Word's styles give text that names none itself (styles.xml). Text typed in
+    TCVN3/VNI is stored as 8-bit Western characters that only the font makes Vietnamese, and
+    offices often set .VnTime in the Normal style rather than on each run."""
+
+    fonts: dict[str, str]  # styleId → font, inherited through basedOn (only styles with one)
+    paragraph: str | None = None  # the default paragraph style's id
+    default: str | None = None  # docDefaults
+    legacy: bool = False  # some style or the defaults name a TCVN3/VNI font
+
+
+_NO_STYLES = _Styles({})
+_STYLES: weakref.WeakKeyDictionary[SafeZip, _Styles] = weakref.WeakKeyDictionary()
+
+
+def _styles(z: SafeZip) -> _Styles:
+    """The document's styles, read once per open zip (every part's walk needs them)."""
+    found = _STYLES.get(z)
+    if found is None:
+        found = _STYLES[z] = _read_styles(z)
+    return found
+
+
+def _read_styles(z: SafeZip) -> _Styles:
+    main = _main_part(z, "word/document.xml")
+    part = next((t for _i, rtype, t in _relationships(z, main) if rtype.endswith("/styles")),
+                None)  # fmt: skip
+    if part is None or part not in z.names:
+        return _NO_STYLES
+    data = z.read_xml(part)
+    lowered = data.lower()
+    if not any(mark in lowered for mark in _LEGACY_FONT_MARKS):
+        return _NO_STYLES  # the usual case: Unicode fonts only, whatever inherits what
+    try:
+        root = parse_xml(data, z.filename, part)
+    except UnsafeFileError:
+        raise
+    except Exception:  # a damaged styles part: Word would repair it; the text is still there
+        log.info("unreadable styles in %r", z.filename, exc_info=True)
+        return _NO_STYLES
+    own: dict[str, tuple[str | None, str | None]] = {}  # styleId → (its font, basedOn)
+    paragraph: str | None = None
+    defaults = _w_child(root, _DOC_DEFAULTS)
+    default = _rpr_font(_w_child(_w_child(defaults, _RPR_DEFAULT), _RPR))
+    for el in root.iterchildren(*_STYLE):
+        sid = _w_attr(el, _STYLE_ID)
+        if not sid:
+            continue
+        based = _w_child(el, _BASED_ON)
+        own[sid] = (_rpr_font(_w_child(el, _RPR)),
+                    _w_attr(based, _VAL) if based is not None else None)  # fmt: skip
+        default_flag = (_w_attr(el, _DEFAULT) or "").lower() in ("1", "true", "on")
+        if _w_attr(el, _TYPE) == "paragraph" and default_flag and paragraph is None:
+            paragraph = sid
+    fonts: dict[str, str] = {}
+    for sid in own:
+        at: str | None = sid
+        for _ in range(_MAX_STYLE_DEPTH):
+            if at is None or at not in own:
+                break
+            font, at = own[at]
+            if font is not None:
+                fonts[sid] = font
+                break
+    legacy = any(encoding_of_font(f) for f in (*fonts.values(), default))
+    return _Styles(fonts, paragraph, default, legacy)
+
+
+def _font_of_run(run: Any, styles: _Styles) -> str | None:
+    """The font Word draws a run in: its own, its character style's, its paragraph style's
+    (or the default paragraph style's), then the document default."""
+    if run is None or run.tag not in _R_TAGS:
+        return None
+    rpr = _w_child(run, _RPR)
+    if rpr is not None:
+        font = _rpr_font(rpr)
+        if font is not None:
+            return font
+        rstyle = _w_child(rpr, _RSTYLE)
+        font = styles.fonts.get(_w_attr(rstyle, _VAL) or "") if rstyle is not None else None
+        if font is not None:
+            return font
+    if not styles.legacy:
+        return None  # nothing inherited can be a legacy font: the usual case, cheaply
+    para = run.getparent()
+    for _ in range(_MAX_RUN_DEPTH):
+        if para is None or para.tag in _P_TAGS:
+            break
+        para = para.getparent()
+    style = styles.paragraph
+    pstyle = _w_child(_w_child(para, _PPR), _PSTYLE)
+    if pstyle is not None:
+        style = _w_attr(pstyle, _VAL)
+    return styles.fonts.get(style or "", styles.default)
 
 
 def word_events(z: SafeZip, part: str, tags: tuple[str, ...]) -> Iterator[tuple[str, str, Any]]:
     """(event, local tag name, element) of a Word XML part, safely parsed, without the content
     of mc:Fallback (it repeats the mc:Choice before it, e.g. a text box in two renderings).
 
+    The one Word walk of the text, letterhead and form readers, so it also decodes legacy
+    Vietnamese here, once for all of them: the text of a `t` drawn in a TCVN3/VNI font (its
+    run's, its style's or the document's) is converted to Unicode in place before the `t` is
+    yielded; and TCVN3's "ư", whose code is the soft hyphen's (LibreOffice writes it as
+    <w:softHyphen/>), is yielded as a `t` holding the letter. Other soft hyphens are dropped.
+
     `tags` must include the mc:Fallback tag. The part counts against the zip's read budget.
     """
+    styles = _styles(z)
     skip = 0
     reader = z.open_xml(part)
     try:
-        for event, el in safe_iterparse(reader, z.filename, part, tags, ("start", "end")):
+        events = safe_iterparse(reader, z.filename, part, (*tags, *_SOFT_HYPHEN_TAGS),
+                                ("start", "end"))  # fmt: skip
+        for event, el in events:
             if el.tag == _MC_FALLBACK:
                 skip += 1 if event == "start" else -1
                 continue
-            if not skip:
-                yield event, _local(el.tag), el
+            if skip:
+                continue
+            if el.tag in _T_TAGS:
+                if event == "end" and el.text:
+                    font = _font_of_run(el.getparent(), styles)
+                    if encoding_of_font(font) is not None:
+                        el.text = convert_by_font(el.text, font)
+            elif el.tag in _SOFT_HYPHEN_TAGS:
+                letter = convert_by_font("\u00ad", _font_of_run(el.getparent(), styles))
+                if event == "end" and letter != "\u00ad":
+                    el.text = letter
+                    yield event, "t", el
+                continue
+            yield event, _local(el.tag), el
     finally:
         z.spend(reader)
-
-
-def _run_font(el: Any) -> str | None:
-    """The font a run's w:rFonts names (ascii, else hAnsi), in any namespace spelling."""
-    for key, value in el.attrib.items():
-        if key.endswith("}ascii"):
-            return str(value)
-    for key, value in el.attrib.items():
-        if key.endswith("}hAnsi"):
-            return str(value)
-    return None
 
 
 def _docx_part(z: SafeZip, part: str, sink: _Sink) -> None:
     """Paragraphs as lines, table rows as tab-separated cells (a cell's paragraphs and any
     nested table joined by spaces). Spans and merges are ignored, never expanded."""
-    # Open paragraphs as (text, font) fragments; text boxes nest a paragraph in a paragraph.
-    # The font matters: documents typed in TCVN3 (.VnTime) or VNI fonts store legacy bytes.
-    paras: list[list[tuple[str, str | None]]] = []
-    fonts: list[str | None] = []  # open runs' fonts
+    paras: list[list[str]] = []  # open paragraphs: text boxes nest a paragraph in a paragraph
     tables: list[list[list[str]]] = []  # open tables: rows of cell texts
     cells: list[list[str]] = []  # open cells: their paragraph texts
     for event, name, el in word_events(z, part, _DOCX_TAGS):
         if event == "start":
             if name == "p":
                 paras.append([])
-            elif name == "r":
-                fonts.append(None)
             elif name == "tbl":
                 tables.append([])
             elif name == "tr" and tables:
@@ -188,30 +326,18 @@ def _docx_part(z: SafeZip, part: str, sink: _Sink) -> None:
             elif name == "tc":
                 cells.append([])
             continue
-        font = fonts[-1] if fonts else None
         if name == "t":
             if paras:
-                paras[-1].append((el.text or "", font))
-        elif name == "r":
-            if fonts:
-                fonts.pop()
-        elif name == "rFonts":
-            rpr = el.getparent()
-            if fonts and rpr is not None and _local(rpr.getparent().tag) == "r":
-                fonts[-1] = _run_font(el)
+                paras[-1].append(el.text or "")
         elif name in ("tab", "br", "cr"):
             # w:tab is also a tab-stop definition in w:tabs; only a run's tab is text.
             if paras and _local(el.getparent().tag) == "r":
-                paras[-1].append((" " if cells else ("\t" if name == "tab" else "\n"), None))
+                paras[-1].append(" " if cells else ("\t" if name == "tab" else "\n"))
         elif name == "noBreakHyphen":
             if paras:
-                paras[-1].append(("-", None))
-        elif name == "softHyphen":
-            # TCVN3 stores "ư" as byte 0xAD (soft hyphen); LibreOffice writes it this way.
-            if paras and encoding_of_font(font) is not None:
-                paras[-1].append(("\u00ad", font))
+                paras[-1].append("-")
         elif name == "p":
-            text = repair_runs(paras.pop()) if paras else ""
+            text = nfc("".join(paras.pop())) if paras else ""
             if cells:
                 if text.strip():
                     cells[-1].append(" ".join(text.translate(_TSV_UNSAFE).split()))
@@ -457,13 +583,33 @@ def _read_office(filename: str, data: bytes, kind: str, limits: Limits) -> Parse
         z.close()
 
 
+def _check_odf(filename: str, data: bytes, kind: str, limits: Limits) -> ParsedFile:
+    """An OpenDocument file (.odt/.ods) is read after LibreOffice converts it (parsers.reading);
+    here it passes the checks a .docx/.xlsx passes (zip directory, inflated sizes, no DTD in
+    any XML part), so a bomb is refused before LibreOffice ever opens it."""
+    z = SafeZip(data, filename, limits)
+    try:
+        for name in sorted(z.names):
+            if name.endswith(".xml"):
+                reader = z.open_xml(name)
+                try:
+                    while reader.read():
+                        pass
+                finally:
+                    z.spend(reader)
+    finally:
+        z.close()
+    return _kept(kind, notes=_mismatch_note(filename, kind))
+
+
 def extract(filename: str, data: bytes, limits: Limits = Limits()) -> ParsedFile:  # noqa: B008
     """Kind, safety verdict and plain text of one attachment. Never raises.
 
     Word/Excel (incl. macro-enabled), old .xls, PDF text (and digital signers), zip listings
-    and plain text are read; .doc (needs LibreOffice: see parsers.others.read_doc), images and
-    other archives are kept as received with a note. Legacy Vietnamese encodings and mojibake
-    are repaired. Anything unexpected while reading becomes a "corrupt" problem.
+    and plain text are read; .doc/.odt/.ods (they need LibreOffice: parsers.reading.
+    read_converted), images and other archives are kept as received with a note. Legacy
+    Vietnamese encodings and mojibake are repaired. Anything unexpected while reading becomes
+    a "corrupt" problem.
     """
     parsed = _extract(filename, data, limits)
     if parsed.text:
@@ -485,6 +631,8 @@ def _extract(filename: str, data: bytes, limits: Limits) -> ParsedFile:
             return ParsedFile(kind, False, "", (problem,))
         if kind in ("docx", "docm", "xlsx", "xlsm"):
             return _read_office(filename, data, kind, limits)
+        if kind in ("odt", "ods"):
+            return _check_odf(filename, data, kind, limits)
         if kind == "text":
             text = nfc(_decode_text(data[: limits.max_text_chars * 4]))[: limits.max_text_chars]
             return ParsedFile(kind, True, text, (), _mismatch_note(filename, kind))

@@ -38,7 +38,11 @@ an .xlsx or any table of a .docx, wherever the form sits in the sheet. The value
 the column headed "Số liệu"/"Số lượng"/"Kết quả"/"Giá trị" when such a header is above the row,
 otherwise the first number-like cell to the right of the code/label (parsers.numbers rules).
 The .xlsx is read from the raw XML through the safe readers (never openpyxl: a declared
-dimension or a far cell would make it allocate gigabytes, FINDINGS.md).
+dimension or a far cell would make it allocate gigabytes, FINDINGS.md). Older formats (.xls,
+.ods, .doc, .rtf, .odt) are read from LibreOffice's .xlsx/.docx of them (service.prepare), which
+keeps sheet names and cell positions: places still name the sender's own cells. Labels typed in
+TCVN3/VNI are decoded, by their font in Word (parsers.extract.word_events), else by judging all
+text cells of the file together (an old sheet keeps no usable font name).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ import operator
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, cast
@@ -67,6 +71,7 @@ from parsers.extract import (  # the package-structure readers, shared with the 
     _tags,
     word_events,
 )
+from parsers.legacy import repair_lines
 from parsers.numbers import NumberResult, Status, format_number, parse_number
 from parsers.safety import Limits, SafeZip, UnsafeFileError, parse_xml, safe_iterparse
 from parsers.types import FileProblem, make_problem
@@ -560,6 +565,23 @@ def _docx_tables(z: SafeZip) -> list[_Table]:
     return [table for _n, table in sorted(done, key=lambda pair: pair[0])]
 
 
+def _repaired(tables: list[_Table]) -> list[_Table]:
+    """Labels typed in TCVN3/VNI (old .xls sheets keep no usable font name; Word runs were
+    already decoded by their fonts) or read as mojibake, as Unicode: judged on all text cells
+    together, as extract() judges a file's text. Numbers are never touched."""
+    texts = [c.text for t in tables for _n, row in t.rows for c in row if c.number is None]
+    fixed = repair_lines(texts)
+    if fixed == texts:
+        return tables
+    pieces = iter(fixed)
+    for table in tables:
+        table.rows = [
+            (n, [c if c.number is not None else replace(c, text=next(pieces)) for c in row])
+            for n, row in table.rows
+        ]
+    return tables
+
+
 # --- finding the form -------------------------------------------------------------------------
 
 
@@ -895,7 +917,7 @@ def read_form(
     except Exception:  # one bad file must not stop a message; extract reports the details
         log.warning("could not read %r as form %s", filename, spec.code, exc_info=True)
         return FormResult(False, {}, (make_problem("corrupt", filename),))
-    hits, unit = _scan(spec, tables)
+    hits, unit = _scan(spec, _repaired(tables))
     if len(hits) < spec.min_found:
         return FormResult(False, {}, tuple(file_problems), unit, len(hits))
     values = {

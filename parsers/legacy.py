@@ -13,9 +13,10 @@ that are evidence of a legacy encoding.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from parsers.vntext import nfc
@@ -26,6 +27,7 @@ __all__ = [
     "detect_legacy",
     "encoding_of_font",
     "fix_mojibake",
+    "repair_lines",
     "repair_runs",
     "repair_text",
     "tcvn3_to_unicode",
@@ -150,6 +152,7 @@ def unicode_to_vni(text: str) -> str:
 # --- by font ----------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)  # asked at every Word run; a document uses a few fonts
 def encoding_of_font(font: str | None) -> tuple[LegacyEncoding, bool] | None:
     """("tcvn3", is_H_font) for ".Vn…" fonts, ("vni", False) for "VNI-…" fonts, else None."""
     if not font:
@@ -226,6 +229,19 @@ def _certain(chunk: str) -> bool:
     return any("\u0080" <= ch <= "\u00bf" for ch in chunk[1:])
 
 
+def _has_mojibake(text: str) -> bool:
+    return any(_certain(m.group()) for m in _MOJIBAKE.finditer(text))
+
+
+def _unmojibake_all(lines: Sequence[str]) -> list[str]:
+    """Every UTF-8 sequence undone; the lossy forms too, when anything else was undone."""
+    fixed = [_MOJIBAKE.sub(_unmojibake, line) for line in lines]
+    if fixed != list(lines):
+        for pattern, good in _LOSSY:
+            fixed = [pattern.sub(good, line) for line in fixed]
+    return fixed
+
+
 def fix_mojibake(text: str) -> str:
     """Undo UTF-8 bytes that were read as cp1252 or latin-1 ("BÃ¡o cÃ¡o" → "Báo cáo").
 
@@ -233,13 +249,7 @@ def fix_mojibake(text: str) -> str:
     unambiguous: real Vietnamese never holds one, because UTF-8 continuation bytes read as
     cp1252 are symbols, not letters.
     """
-    if not any(_certain(m.group()) for m in _MOJIBAKE.finditer(text)):
-        return text
-    fixed = _MOJIBAKE.sub(_unmojibake, text)
-    if fixed != text:
-        for pattern, good in _LOSSY:
-            fixed = pattern.sub(good, fixed)
-    return fixed
+    return _unmojibake_all([text])[0] if _has_mojibake(text) else text
 
 
 # --- detection --------------------------------------------------------------------------------
@@ -328,6 +338,21 @@ def _convert_line(line: str, encoding: LegacyEncoding) -> str:
     return line
 
 
+def repair_lines(lines: Sequence[str]) -> list[str]:
+    """`repair_text` for the separate pieces of one document (table cells, letterhead lines),
+    judged together: one cell or one line is too little evidence of an encoding on its own.
+
+    Mojibake and the legacy encoding are decided on all pieces, then applied piece by piece;
+    proper Unicode pieces are left alone. One result per piece, in order.
+    """
+    if any(_has_mojibake(line) for line in lines):
+        lines = _unmojibake_all(lines)
+    encoding = detect_legacy("\n".join(ln for ln in lines if not _UNICODE_VIET.search(ln)))
+    if encoding is not None:
+        lines = [_convert_line(line, encoding) for line in lines]
+    return [nfc(line) for line in lines]
+
+
 def repair_text(text: str) -> str:
     """Mojibake undone, legacy encodings converted, NFC; proper Unicode is left alone.
 
@@ -335,9 +360,4 @@ def repair_text(text: str) -> str:
     one line gives), then applied line by line: a sheet or a PDF often mixes Unicode rows
     with rows pasted from an old TCVN3 file.
     """
-    text = fix_mojibake(text)
-    lines = text.split("\n")
-    encoding = detect_legacy("\n".join(ln for ln in lines if not _UNICODE_VIET.search(ln)))
-    if encoding is not None:
-        text = "\n".join(_convert_line(line, encoding) for line in lines)
-    return nfc(text)
+    return "\n".join(repair_lines(text.split("\n")))

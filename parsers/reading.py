@@ -1,14 +1,24 @@
-"""Everything read from one attachment in one call, so it can run in one sandboxed process."""
+"""Everything read from one attachment in one call, so it can run in one sandboxed process; and
+the same for the legacy office files of a message, read through LibreOffice in one call."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from parsers.admin import AdminMeta, parse_doc_number, read_admin_metadata
 from parsers.extract import extract
-from parsers.others import pdf_signatures
+from parsers.others import (
+    CONVERT_TO,
+    convert_with_soffice,
+    converted_file,
+    note_only,
+    pdf_signatures,
+)
 from parsers.safety import Limits
 from parsers.types import ParsedFile
+
+__all__ = ["Reading", "read_attachment", "read_converted"]
 
 WORD_KINDS = frozenset({"docx", "docm"})
 
@@ -18,6 +28,9 @@ class Reading:
     parsed: ParsedFile
     admin: AdminMeta | None = None  # the letterhead of a Word document (number only for a PDF)
     signers: tuple[str, ...] = ()  # digital signatures of a PDF: "Name (Organisation)"
+    # LibreOffice's .docx/.xlsx of a legacy file, when it was readable: what `parsed` and
+    # `admin` were read from, kept so the data form can be read from it later.
+    converted: bytes | None = None
 
 
 def _pdf_number(text: str) -> AdminMeta | None:
@@ -42,3 +55,36 @@ def read_attachment(filename: str, data: bytes, limits: Limits) -> Reading:
         )
         return Reading(parsed, _pdf_number(parsed.text), signers)
     return Reading(parsed)
+
+
+def read_converted(
+    items: Sequence[tuple[str, bytes, str]], limits: Limits, *, soffice: str | None, timeout: float
+) -> list[Reading]:
+    """Legacy office files (filename, data, kind: .doc/.rtf "doc", "odt", "xls", "ods"), one
+    Reading per file in order: converted by LibreOffice (parsers.others.convert_with_soffice,
+    one run per target type, `timeout` for the whole batch), then read exactly as a native
+    .docx/.xlsx is: text by extract, the letterhead of a Word file by read_admin_metadata.
+    Without LibreOffice they are kept unread with a note.
+
+    Pass only files whose kind was recognised by content: LibreOffice opens bytes it does not
+    recognise as plain text (a damaged .xls becomes a one-column CSV import), so prepare
+    converts an .xls only once xlrd has read it.
+
+    Meant to run inside service.sandbox.run_limited, once per message: the arguments and the
+    result pickle, and soffice, its children and the reading all stay under the sandbox's
+    deadline and memory cap.
+    """
+    if soffice is None:
+        return [Reading(note_only(filename, kind)) for filename, _data, kind in items]
+    out: list[Reading] = []
+    for (filename, _data, kind), result in zip(
+        items, convert_with_soffice(items, soffice, timeout), strict=True
+    ):
+        parsed = converted_file(filename, kind, result, limits, extract)
+        if isinstance(result, bytes) and parsed.readable:
+            word = CONVERT_TO[kind] == "docx"
+            admin = read_admin_metadata(result, limits) if word else None
+            out.append(Reading(parsed, admin, converted=result))
+        else:
+            out.append(Reading(parsed))
+    return out

@@ -20,9 +20,10 @@ __all__ = [
     "make_problem",
 ]
 
-KINDS = frozenset(
-    {"docx", "docm", "xlsx", "xlsm", "doc", "xls", "pdf", "image", "archive", "text", "other"}
-)
+KINDS = frozenset({
+    "docx", "docm", "xlsx", "xlsm", "doc", "xls", "odt", "ods", "pdf", "image", "archive", "text",
+    "other",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 def nfc(s: str) -> str:
     """NFC, with Ð/ð (eth, a conversion artefact in Vietnamese text) repaired to Đ/đ."""
-    return unicodedata.normalize("NFC", s.translate(_ETH))
+    if "\u00d0" in s or "\u00f0" in s:  # a dict translate costs ~20x the two scans
+        s = s.translate(_ETH)
+    return unicodedata.normalize("NFC", s)
 
 
 def _fold_once(s: str) -> str:

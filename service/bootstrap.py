@@ -40,7 +40,7 @@ class App:
     clock: Clock
     inbox_factory: Callable[[], AbstractContextManager[Inbox]]
     smtp_factory: Callable[[], AbstractContextManager[SmtpSender]]
-    soffice: str | None = None  # LibreOffice, to read old .doc files; None: keep them unread
+    soffice: str | None = None  # LibreOffice, to read .doc/.rtf/.odt/.ods; None: keep them unread
     # DNS TXT lookup for DKIM keys (trust.dkim = "verify"); None: the system resolver.
     dns_lookup: DnsLookup | None = None
 

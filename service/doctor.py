@@ -271,8 +271,9 @@ def _smtp_check(settings: Settings) -> Check:
 
 
 def _libreoffice_check(setting: str) -> Check:
-    """Whether .doc files can be read, and how LibreOffice is kept off the network while it
-    converts them (a linked picture would otherwise be fetched from the sender's URL)."""
+    """Whether old and OpenDocument files can be read, and how LibreOffice is kept off the
+    network while it converts them (a linked picture would otherwise be fetched from the
+    sender's URL)."""
     from parsers.others import (
         ISOLATION_NETNS,
         ISOLATION_USERNS,
@@ -282,12 +283,13 @@ def _libreoffice_check(setting: str) -> Check:
 
     name = "LibreOffice"
     if setting == "none":
-        return Check(name, True, "Đã tắt (intake.libreoffice = \"none\"): tệp .doc cũ được lưu "
-                     "nguyên bản, không đọc nội dung.", required=False)
+        return Check(name, True, "Đã tắt (intake.libreoffice = \"none\"): tệp .doc, .rtf, "
+                     ".odt, .ods được lưu nguyên bản, không đọc nội dung; biểu gửi bằng .xls "
+                     "không được đọc.", required=False)
     path = find_soffice() if setting == "auto" else setting
     if path and os.access(path, os.X_OK):
         isolation = conversion_isolation()
-        found = f"Có {path}: đọc được tệp .doc cũ"
+        found = f"Có {path}: đọc được tệp .doc, .rtf, .odt, .ods và biểu .xls"
         who = "(kiểm tra với người dùng đang chạy lệnh này)"
         if isolation in (ISOLATION_NETNS, ISOLATION_USERNS):
             how = ("unshare --net" if isolation == ISOLATION_NETNS
@@ -305,8 +307,9 @@ def _libreoffice_check(setting: str) -> Check:
                      "(RestrictNamespaces, seccomp).", required=False)
     where = "trên máy này" if setting == "auto" else f"ở {setting} (intake.libreoffice)"
     return Check(name, False,
-                 f"Không tìm thấy LibreOffice {where}: tệp .doc cũ sẽ được lưu nguyên bản, "
-                 "không đọc nội dung. Cách sửa (nếu cần): `apt-get install libreoffice-writer`, "
+                 f"Không tìm thấy LibreOffice {where}: tệp .doc, .rtf, .odt, "
+                 ".ods sẽ được lưu nguyên bản, không đọc nội dung; biểu .xls không được đọc. "
+                 "Cách sửa (nếu cần): `apt-get install libreoffice-writer libreoffice-calc`, "
                  "hoặc ghi đường dẫn tới soffice vào intake.libreoffice.", required=False)
 
 

@@ -164,12 +164,15 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "Tệp lớn hơn: lưu nguyên bản, báo \"tệp quá lớn\".",
               "Larger attachments are archived and reported as too large."),
     ConfigKey("intake.libreoffice", '"auto"',
-              "Đọc tệp .doc cũ bằng LibreOffice: auto (tự tìm soffice) | none | "
-              "/đường/dẫn/tới/soffice.",
-              "Read old .doc files with LibreOffice: auto | none | /path/to/soffice."),
+              "Đọc tệp .doc, .rtf, .odt, .ods và biểu .xls bằng LibreOffice: auto (tự tìm "
+              "soffice) | none | /đường/dẫn/tới/soffice.",
+              "Read .doc, .rtf, .odt, .ods files and .xls forms with LibreOffice: auto | none | "
+              "/path/to/soffice."),
     ConfigKey("intake.convert_timeout_seconds", "60",
-              "Thời gian tối đa chuyển các tệp .doc của một thư (giây), một lần LibreOffice.",
-              "Longest conversion of one message's .doc files (seconds), one LibreOffice run."),
+              "Thời gian tối đa mỗi lần LibreOffice chuyển các tệp của một thư (giây); mỗi thư "
+              "tối đa hai lần: tệp Word, tệp bảng tính.",
+              "Longest LibreOffice run for one message's files (seconds); at most two runs a "
+              "message: word-processor files, spreadsheets."),
     ConfigKey("intake.parse_timeout_seconds", "30",
               "Thời gian tối đa đọc một tệp, trong tiến trình riêng (giây).",
               "Longest read of one file, in a separate process (seconds)."),

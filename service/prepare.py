@@ -19,10 +19,9 @@ from mailer.dkimcheck import forgery_reason_from_dkim, verify_dkim
 from mailer.forward import Forward, document_links, is_document_link, unwrap_forward
 from mailer.message import AttachmentPart, Envelope
 from parsers.detect import detect_kind
-from parsers.extract import extract
 from parsers.forms import FormResult, FormSpecError, read_form
-from parsers.others import read_docs
-from parsers.reading import Reading, read_attachment
+from parsers.others import CONVERT_TO
+from parsers.reading import Reading, read_attachment, read_converted
 from parsers.safety import Limits
 from parsers.types import FileProblem, ParsedFile, make_problem
 from service.attribution import Thresholds
@@ -48,6 +47,7 @@ log = logging.getLogger(__name__)
 
 WORD_KINDS = frozenset({"docx", "docm"})
 EXCEL_KINDS = frozenset({"xlsx", "xlsm"})
+XLS_FORM_NOTE = "tệp Excel cũ (.xls), đã chuyển sang .xlsx để đọc biểu số liệu"
 
 Piece = tuple[Decision, list[FormReading]]  # one round's part of a decision, with its forms
 
@@ -75,8 +75,11 @@ class Budget:
 
 
 def _file_reports(
-    app: App, parts: Sequence[AttachmentPart], too_big: bool, budget: Budget
+    app: App, parts: Sequence[AttachmentPart], too_big: bool, budget: Budget, forms: bool
 ) -> list[FileReport]:
+    """Each file read in its own sandboxed child, then every legacy office file of the message
+    converted and read in ONE sandboxed LibreOffice step; `forms`: some round asks for a data
+    form, so an old .xls is converted too (for its form; see `_needs_conversion`)."""
     limits = Limits(max_file_bytes=app.settings.intake.max_attachment_bytes)
     readings: list[Reading] = []
     hashes = []
@@ -92,16 +95,53 @@ def _file_reports(
             readings.append(Reading(ParsedFile(kind, False, "", (budget.problem(part.filename),))))
         else:
             readings.append(_read_sandboxed(app, part.filename, part.data, limits, seconds))
-    old_word = [i for i, r in enumerate(readings) if r.parsed.kind == "doc" and not too_big]
-    if old_word and app.soffice is not None:
-        converted = _convert_sandboxed(app, [parts[i] for i in old_word], limits, budget)
-        for index, parsed in zip(old_word, converted, strict=True):
-            readings[index] = Reading(parsed)
+    legacy = [i for i, r in enumerate(readings) if not too_big and _needs_conversion(r, forms)]
+    converted: dict[int, Reading] = {}
+    if legacy and app.soffice is not None:
+        items = [(parts[i], readings[i].parsed.kind) for i in legacy]
+        converted = dict(zip(legacy, _convert_sandboxed(app, items, limits, budget), strict=True))
     return [
-        FileReport(part.filename, part.content_type, len(part.data), sha, reading.parsed,
-                   reading.admin, part.data, reading.signers)
-        for part, sha, reading in zip(parts, hashes, readings, strict=True)
+        _report(part, sha, reading, converted.get(index))
+        for index, (part, sha, reading) in enumerate(zip(parts, hashes, readings, strict=True))
     ]
+
+
+def _needs_conversion(reading: Reading, forms: bool) -> bool:
+    """Old Word (.doc, .rtf) and OpenDocument files are only read through LibreOffice. An .xls
+    is read by xlrd (~2 ms a file) and converted only when a form may be read from it: the
+    conversion costs ~1.3 s of LibreOffice start a message (+~70 ms a file, measured). A file
+    the first pass found a problem with (empty, too large, encrypted, budget) is not converted.
+    """
+    parsed = reading.parsed
+    if parsed.problems or parsed.kind not in CONVERT_TO:
+        return False
+    return parsed.kind != "xls" or (forms and parsed.readable)
+
+
+def _report(
+    part: AttachmentPart, sha: str, reading: Reading, converted: Reading | None
+) -> FileReport:
+    """The file as received, with what its readers read: the converted file's reading for a
+    legacy Word/OpenDocument file; for an .xls, xlrd's text and the conversion for its form."""
+    parsed, admin = reading.parsed, reading.admin
+    readable: bytes | None = None
+    readable_kind: str | None = None
+    problem: FileProblem | None = None
+    if parsed.readable and parsed.kind in WORD_KINDS | EXCEL_KINDS:
+        readable, readable_kind = part.data, parsed.kind
+    if converted is not None:
+        if converted.converted is not None:
+            readable, readable_kind = converted.converted, CONVERT_TO[parsed.kind]
+        if parsed.kind == "xls":
+            if converted.converted is not None:
+                parsed = replace(parsed, notes=(*parsed.notes, XLS_FORM_NOTE))
+            else:
+                problem = next(iter(converted.parsed.problems),
+                               make_problem("corrupt", part.filename))  # fmt: skip
+        else:
+            parsed, admin = converted.parsed, converted.admin
+    return FileReport(part.filename, part.content_type, len(part.data), sha, parsed, admin,
+                      part.data, reading.signers, readable, readable_kind, problem)
 
 
 # Conversion time on top of LibreOffice's own deadline: reading the converted files.
@@ -112,24 +152,26 @@ CONVERT_MEMORY = 1024 * 1024 * 1024
 
 
 def _convert_sandboxed(
-    app: App, parts: Sequence[AttachmentPart], limits: Limits, budget: Budget
-) -> list[ParsedFile]:
-    """Every old Word file of a message in ONE LibreOffice run, inside the sandbox."""
+    app: App, items: Sequence[tuple[AttachmentPart, str]], limits: Limits, budget: Budget
+) -> list[Reading]:
+    """Every legacy office file (part, kind) of a message in ONE sandboxed step: one
+    LibreOffice run per target type (.docx, .xlsx), then each converted file read."""
     intake = app.settings.intake
     seconds = budget.allow(intake.convert_timeout)
     if seconds is None:
-        return [ParsedFile("doc", False, "", (budget.problem(p.filename),)) for p in parts]
-    read = functools.partial(read_docs, soffice=app.soffice, timeout=seconds, read_docx=extract)
+        return [Reading(ParsedFile(kind, False, "", (budget.problem(p.filename),)))
+                for p, kind in items]
+    read = functools.partial(read_converted, soffice=app.soffice, timeout=seconds)
     outcome = run_limited(
-        read, [(p.filename, p.data) for p in parts], limits,
+        read, [(p.filename, p.data, kind) for p, kind in items], limits,
         limits=SandboxLimits(seconds + READ_AFTER_CONVERT,
                              max(intake.parse_memory_bytes, CONVERT_MEMORY)),
     )
     if outcome.status == "ok":
-        parsed: list[ParsedFile] = outcome.value
-        return parsed
-    return [ParsedFile("doc", False, "", (_sandbox_problem(outcome, p.filename, app),))
-            for p in parts]
+        converted: list[Reading] = outcome.value
+        return converted
+    return [Reading(ParsedFile(kind, False, "", (_sandbox_problem(outcome, p.filename, app),)))
+            for p, kind in items]
 
 
 def sandbox_limits(app: App, seconds: float | None = None) -> SandboxLimits:
@@ -163,7 +205,8 @@ def _read_sandboxed(
 def read_forms(
     app: App, decision: Decision, files: Sequence[FileReport], budget: Budget
 ) -> tuple[Decision, list[FormReading]]:
-    """Once the round is known, read its data form from every Word/Excel file of that round.
+    """Once the round is known, read its data form from every Word/Excel file of that round,
+    native or converted from a legacy format (`FileReport.readable`).
 
     Sandboxed like every parser, and always before the record's transaction opens."""
     if not decision.is_submission or decision.round is None or not decision.round.form_spec:
@@ -180,13 +223,18 @@ def read_forms(
     for index, f in enumerate(files):
         if not decision.holds(index):
             continue
-        if f.parsed.readable and f.parsed.kind in WORD_KINDS | EXCEL_KINDS:
+        if f.readable_problem is not None:  # an .xls LibreOffice could not convert
+            readings.append(FormReading(index, FormResult(True, {}, (f.readable_problem,))))
+        elif f.readable is not None and f.readable_kind in WORD_KINDS | EXCEL_KINDS:
             seconds = budget.allow(app.settings.intake.parse_timeout)
             if seconds is None:
                 problem = budget.problem(f.filename)
                 readings.append(FormReading(index, FormResult(True, {}, (problem,))))
                 continue
-            outcome = run_limited(read_form, spec, f.filename, f.data, limits,
+            # The sender's name (problems name the file they sent), the readable bytes: the
+            # form reader judges the kind by content, and LibreOffice keeps sheet names and
+            # cell positions, so places such as "Biểu 01!D11" are the sender's own cells.
+            outcome = run_limited(read_form, spec, f.filename, f.readable, limits,
                                   limits=sandbox_limits(app, seconds))
             if outcome.status != "ok":
                 problem = _sandbox_problem(outcome, f.filename, app)
@@ -215,8 +263,9 @@ def prepare(
     too_big = len(raw) > app.settings.intake.max_message_bytes
     forward = unwrap_forward(envelope) if not too_big else None
     budget = Budget(app.settings.intake.message_budget)
+    forms = any(r.form_spec for r in snapshot.rounds)
     files = _file_reports(app, forward.files if forward else envelope.attachments, too_big,
-                          budget)
+                          budget, forms)
     extra = [*notes, *(ProblemNote("mime-defect", d) for d in envelope.defects)]
     if too_big:
         mb = app.settings.intake.max_message_bytes // (1024 * 1024)

@@ -494,15 +494,17 @@ def test_doc_converted_and_read() -> None:
     )
     assert parsed.kind == "doc" and parsed.readable and parsed.problems == ()
     assert parsed.notes[0] == "tệp Word cũ (.doc), đã chuyển sang .docx để đọc"
-    lines = parsed.text.split("\n")
-    assert lines[0] == "ỦY BAN NHÂN DÂN XÃ TÂN HƯNG"
-    assert "Chỉ tiêu\tKết quả" in lines and "Hộ nghèo\t12" in lines
-    # The .VnTime body is repaired by the text heuristic even without font information...
-    assert any(line.startswith("Kết quả công tác 6 tháng đầu năm của ủy ban") for line in lines)
-    # ...but the .VnTimeH title needs the run's font to come out in capitals, and LibreOffice
-    # writes TCVN3's "ư" (0xAD, the soft-hyphen code) as <w:softHyphen/>, which the docx reader
-    # drops. Both need font-aware runs in extract(); see the report in parsers/others.py.
-    assert "báo cáo" in lines or "BÁO CÁO" in lines
+    # LibreOffice keeps the .VnTime/.VnTimeH font names, so the TCVN3 title comes out in
+    # capitals, and TCVN3's "ư" (0xAD, the soft hyphen's code), which LibreOffice writes as
+    # <w:softHyphen/>, is read back as the letter ("phường").
+    assert parsed.text.split("\n") == [
+        "ỦY BAN NHÂN DÂN XÃ TÂN HƯNG",
+        "BÁO CÁO",
+        "Kết quả công tác 6 tháng đầu năm của ủy ban nhân dân phường",
+        "Chỉ tiêu\tKết quả",
+        "Hộ nghèo\t12",
+        "Nơi nhận: Phòng Nội vụ",
+    ]
 
 
 # --- .zip -------------------------------------------------------------------------------------
