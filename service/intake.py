@@ -16,16 +16,11 @@ from parsers.admin import AdminMeta
 from parsers.forms import FormResult
 from parsers.types import FileProblem, ParsedFile
 from service.attribution import Thresholds, match_documents
+from service.calendar import TZ
 from service.deadlines import Timeliness, format_datetime, judge
-from service.matching import (
-    RoundInfo,
-    UnitInfo,
-    choose_round,
-    identify_unit,
-    normalise_address,
-    split_bundle,
-)
+from service.matching import RoundInfo, UnitInfo, identify_unit, normalise_address
 from service.robots import absence_robot, replies_to_ours
+from service.which_round import Evidence, FileEvidence, choose_round, owed_open, split_bundle
 
 
 class Outcome(StrEnum):
@@ -58,8 +53,15 @@ class FileReport:
     sha256: str
     parsed: ParsedFile
     admin: AdminMeta | None = None
-    data: bytes = field(default=b"", repr=False)
+    data: bytes = field(default=b"", repr=False)  # as received: what is archived and attached
     signers: tuple[str, ...] = ()
+    # The .docx/.xlsx bytes the readers used, where the data form is read from: the original
+    # for a readable .docx/.xlsx, LibreOffice's conversion for .doc/.rtf/.odt/.xls/.ods.
+    readable: bytes | None = field(default=None, repr=False)
+    readable_kind: str | None = None  # "docx", "docm", "xlsx" or "xlsm"; None with no bytes
+    # Why a file read otherwise (an .xls, whose text xlrd reads) has no `readable` bytes: its
+    # conversion failed, so its form could not be read.
+    readable_problem: FileProblem | None = None
 
 
 @dataclass(frozen=True)
@@ -300,15 +302,33 @@ def check_sender(inp: IntakeInput, d: Decision) -> Decision:
     )
 
 
-def check_round(inp: IntakeInput, d: Decision) -> Decision:
-    assert d.unit is not None
-    names = [f.filename for f in inp.files]
-    titles = [
-        " ".join(filter(None, (f.filename, f.admin.type_name, f.admin.summary)))
-        if f.admin is not None else f.filename
+FORM_HEAD_CHARS = 3000  # where a data form prints its title (which_round.FileEvidence)
+
+
+def evidence(inp: IntakeInput) -> Evidence:
+    """What the mail says about which round it answers (service.which_round)."""
+    files = tuple(
+        FileEvidence(
+            name=f.filename,
+            title=" ".join(filter(None, (f.admin.type_name, f.admin.summary)))
+            if f.admin is not None else "",
+            doc_type=f.admin.number.doc_type
+            if f.admin is not None and f.admin.number is not None else None,
+            text_head=f.parsed.text[:FORM_HEAD_CHARS],
+        )
         for f in inp.files
-    ]
-    bundle = split_bundle(d.unit, inp.rounds, titles)
+    )
+    return Evidence(inp.envelope.subject, inp.envelope.body_text, files)
+
+
+def check_round(inp: IntakeInput, d: Decision) -> Decision:
+    """The round the mail answers, on evidence only; none or two equally: a person decides,
+    and the unit is told its mail is not counted yet."""
+    assert d.unit is not None
+    day = inp.envelope.received_at.astimezone(TZ).date()
+    owed = owed_open(d.unit, inp.rounds, day)
+    said = evidence(inp)
+    bundle = split_bundle(d.unit, owed, said)
     if bundle is not None:
         if bundle.unplaced:
             unplaced = ", ".join(f"“{inp.files[i].filename}”" for i in bundle.unplaced)
@@ -322,11 +342,11 @@ def check_round(inp: IntakeInput, d: Decision) -> Decision:
             )
         parts = tuple(Part(p.round, p.file_indexes) for p in bundle.parts)
         return replace(d, round=parts[0].round, parts=parts)
-    choice = choose_round(d.unit, inp.rounds, inp.envelope.subject, names)
+    choice = choose_round(d.unit, owed, said)
     if choice.round is None:
-        hold = Hold.NO_ROUND if "không có đợt" in (choice.reason or "") else Hold.ROUND_UNCLEAR
+        hold = Hold.NO_ROUND if not owed else Hold.ROUND_UNCLEAR
         return replace(d, outcome=Outcome.QUARANTINED, hold=hold, candidate=d.unit,
-                       reason=choice.reason)
+                       reason=choice.reason, acknowledge=True)
     return replace(d, round=choice.round)
 
 
@@ -436,8 +456,8 @@ CHECKS: tuple[Check, ...] = (
     check_forgery,
     check_from,
     check_sender,
-    check_round,
     check_has_files,
+    check_round,
     check_files,
     check_date,
     check_timeliness,

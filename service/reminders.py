@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.audit import counting
 from service.bootstrap import App
 from service.calendar import TZ, WorkCalendar
 from service.deadlines import format_date
@@ -74,10 +75,6 @@ def due_stage(
     return max(due) if due else None
 
 
-def _is_open(round_: RoundInfo, today: date) -> bool:
-    return not round_.closed and round_.opens_on <= today
-
-
 def plan_reminders(
     rounds: Iterable[RoundInfo],
     units: Iterable[UnitInfo],
@@ -100,7 +97,7 @@ def plan_reminders(
         latest_sent[key] = max(stage, latest_sent.get(key, stage))
     plans: list[ReminderPlan] = []
     for round_ in rounds:
-        if not _is_open(round_, today):
+        if not round_.is_open(today):
             continue
         due = due_stage(round_.last_day, stages, cal, today)
         if due is None:
@@ -204,7 +201,10 @@ def _local(now: datetime) -> datetime:
 
 
 def _submitted(session: Session) -> set[tuple[int, int]]:
-    rows = session.execute(select(Submission.round_id, Submission.unit_id).distinct())
+    """(round, unit) pairs with a submission that counts: one withdrawn by a review does not."""
+    rows = session.execute(
+        select(Submission.round_id, Submission.unit_id).where(counting()).distinct()
+    )
     return {(r, u) for r, u in rows}
 
 

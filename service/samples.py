@@ -21,6 +21,8 @@ import openpyxl
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
+from parsers.vntext import fold
+
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -36,7 +38,7 @@ class SampleFile:
 
 def report_docx(
     issuer: str, parent: str, number: str, place: str, day: datetime, title: str,
-    body: Sequence[str], signer: str,
+    body: Sequence[str], signer: str, type_name: str = "BÁO CÁO",
 ) -> bytes:
     """A report in the NĐ 30/2020 layout: borderless two-column header table, then the body."""
     document = docx.Document()
@@ -52,7 +54,7 @@ def report_docx(
     table.cell(2, 1).text = (
         f"{place}, ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
     )
-    document.add_paragraph("BÁO CÁO").alignment = WD_ALIGN_PARAGRAPH.CENTER
+    document.add_paragraph(type_name).alignment = WD_ALIGN_PARAGRAPH.CENTER
     document.add_paragraph(title).alignment = WD_ALIGN_PARAGRAPH.CENTER
     for paragraph in body:
         document.add_paragraph(paragraph)
@@ -93,10 +95,14 @@ def scanned_pdf(pages: int = 1) -> bytes:
 
 
 def sample_report(unit_name: str, round_title: str, day: datetime, seed: int) -> SampleFile:
+    """The unit's document for a round: a KẾ HOẠCH (…/KH-UBND) when the round asks for a plan
+    ("Kế hoạch …"), a BÁO CÁO (…/BC-UBND) otherwise, as units actually send them."""
+    plan = fold(round_title).startswith("ke hoach")
     data = report_docx(
         issuer=unit_name,
         parent="UBND HUYỆN TÂN HƯNG" if unit_name.startswith("UBND") else "HUYỆN TÂN HƯNG",
-        number=f"{10 + seed}/BC-UBND",
+        number=f"{10 + seed}/{'KH' if plan else 'BC'}-UBND",
+        type_name="KẾ HOẠCH" if plan else "BÁO CÁO",
         place="Tân Hưng",
         day=day,
         title=round_title,
@@ -111,7 +117,8 @@ def sample_report(unit_name: str, round_title: str, day: datetime, seed: int) ->
         ],
         signer="Nguyễn Văn An",
     )
-    return SampleFile(f"Báo cáo dân chủ cơ sở - {unit_name}.docx", DOCX_TYPE, data)
+    name = "Kế hoạch" if plan else "Báo cáo"
+    return SampleFile(f"{name} dân chủ cơ sở - {unit_name}.docx", DOCX_TYPE, data)
 
 
 def sample_figures(seed: int) -> dict[str, int]:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from parsers.forms import FormSpecError
+from service.forms import load_form_spec
 from service.matching import RoundInfo, UnitInfo, normalise_address
+from service.which_round import form_markers
 from store.models import Round, Unit
 
 
@@ -37,7 +41,20 @@ def round_info(round_: Round) -> RoundInfo:
         unit_kinds=frozenset(t.unit_kind for t in round_.targets if t.unit_kind is not None),
         closed=round_.closed,
         form_spec=round_.form_spec,
+        form_markers=_form_markers(round_.form_spec),
     )
+
+
+@lru_cache(maxsize=64)
+def _form_markers(name: str | None) -> tuple[str, ...]:
+    """How the round's form shows itself in a file (its title, its code); () without one."""
+    if not name:
+        return ()
+    try:
+        spec = load_form_spec(name)
+    except FormSpecError:
+        return ()  # reported where the form is read (prepare.read_forms)
+    return form_markers(spec.title, spec.code)
 
 
 def load_units(session: Session, *, active_only: bool = True) -> list[UnitInfo]:

@@ -49,7 +49,7 @@ def due_occasions(
     round_: RoundInfo, cal: WorkCalendar, today: date, weekday: str
 ) -> list[Occasion]:
     """Pure: which scheduled summaries of this round are due today (at the summary hour)."""
-    if round_.closed or today < round_.opens_on or not cal.is_working_day(today):
+    if not round_.is_open(today) or not cal.is_working_day(today):
         return []
     out = []
     after = cal.add_working_days(round_.last_day, 1)

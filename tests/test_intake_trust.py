@@ -24,8 +24,9 @@ REPORT = RoundInfo(2, "BC6T-2025", "Báo cáo 6 tháng đầu năm 2025", "perio
 RECEIVED = datetime(2025, 5, 20, 2, 0, tzinfo=UTC)  # 20/05/2025 09:00 in Hà Nội
 
 
-def report(issuer: str, name: str = "bao cao.docx") -> SampleFile:
-    data = sample_report(issuer, "Báo cáo 6 tháng", RECEIVED, 1).data
+def report(issuer: str, name: str = "bao cao.docx", title: str = "Báo cáo 6 tháng") -> SampleFile:
+    """The unit's document: a plan ("KẾ HOẠCH", …/KH-UBND) when `title` is a plan's."""
+    data = sample_report(issuer, title, RECEIVED, 1).data
     return SampleFile(name, DOCX_TYPE, data)
 
 
@@ -104,8 +105,7 @@ def test_a_forward_by_a_stranger_needs_the_documents_to_agree() -> None:
 
 
 def test_one_mail_answering_two_rounds_is_two_parts() -> None:
-    plan = SampleFile("Ke hoach dan chu co so 2025.docx", DOCX_TYPE,
-                      report("UBND xã An Bình").data)
+    plan = report("UBND xã An Bình", "Ke hoach dan chu co so 2025.docx", PLAN.title)
     half = SampleFile("Bao cao 6 thang 2025.docx", DOCX_TYPE, report("UBND xã An Bình").data)
     d = decide(make("ubnd@anbinh.vn", (plan, half), subject="Gửi kế hoạch và báo cáo",
                     rounds=(PLAN, REPORT)))
@@ -116,7 +116,7 @@ def test_one_mail_answering_two_rounds_is_two_parts() -> None:
 
 
 def test_a_bundle_with_a_file_of_no_clear_round_is_held() -> None:
-    plan = SampleFile("Ke hoach dan chu co so.docx", DOCX_TYPE, report("UBND xã An Bình").data)
+    plan = report("UBND xã An Bình", "Ke hoach dan chu co so.docx", PLAN.title)
     half = SampleFile("Bao cao 6 thang.docx", DOCX_TYPE, report("UBND xã An Bình").data)
     other = SampleFile("scan001.pdf", "application/pdf", b"%PDF-1.4\n%%EOF")
     d = decide(make("ubnd@anbinh.vn", (plan, half, other), subject="Gửi văn bản",

@@ -67,10 +67,13 @@ class Case:
 
 
 def report(issuer: str, title: str = REPORT_TITLE, name: str | None = None) -> SampleFile:
+    """The unit's document for `title`: a KẾ HOẠCH (…/KH-UBND) for a plan, else a BÁO CÁO."""
+    plan = title.startswith("Kế hoạch")
     data = report_docx(
-        issuer=issuer, parent="UBND HUYỆN TÂN HƯNG", number="12/BC-UBND", place="Tân Hưng",
-        day=local(19, 9), title=title, body=[f"{issuer} báo cáo như sau.", "Kết quả tốt."],
-        signer="Nguyễn Văn An",
+        issuer=issuer, parent="UBND HUYỆN TÂN HƯNG", number="12/KH-UBND" if plan else "12/BC-UBND",
+        place="Tân Hưng", day=local(19, 9), title=title,
+        body=[f"{issuer} báo cáo như sau.", "Kết quả tốt."], signer="Nguyễn Văn An",
+        type_name="KẾ HOẠCH" if plan else "BÁO CÁO",
     )
     return SampleFile(name or f"{title}.docx", DOCX_TYPE, data)
 
@@ -312,11 +315,12 @@ def cases() -> list[Case]:
              subject="Gửi văn bản", mid=m(25)),
         Expect("quarantined", unit=BQL.code, identified_by="address", hold="bundle-unclear",
                candidate=BQL.code))
-    add("two rounds open, nothing says which",
+    add("two rounds open, nothing says which: held, and the unit told it is not counted yet",
         mail(HND.email, (SampleFile("vanban.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n"),),
              subject="Gửi văn bản", mid=m(26)),
         Expect("quarantined", unit=HND.code, identified_by="address", hold="round-unclear",
-               candidate=HND.code, problems=frozenset({"corrupt"})))  # held mail keeps it
+               candidate=HND.code, problems=frozenset({"corrupt"}),  # held mail keeps it
+               ack_to=HND.email, acks=1))
 
     # --- dates -----------------------------------------------------------------------------
     dated = Expect("accepted_with_problems", identified_by="address", rounds=(REPORT_CODE,),
