@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailer.message import Envelope
+from service.audit import counting
 from service.bootstrap import App
 from service.deadlines import format_date, format_datetime
 from service.intake import Decision, FileReport
@@ -38,6 +39,7 @@ def _first_on_time(session: Session, submission: Submission) -> bool:
             Submission.unit_id == submission.unit_id,
             Submission.version < submission.version,
             Submission.on_time.is_(True),
+            counting(),  # a version withdrawn by a review (quarantine reopen) does not count
         )
     )
     return earlier is not None
@@ -65,19 +67,21 @@ def acknowledgement_context(
     letterhead cannot make the office's domain carry a stranger's text to a third party."""
     assert decision.unit is not None
     file_items: list[dict[str, Any]] = []
-    file_problem_indexes = {p.file_index for p in decision.problems if p.file_index is not None}
     for index, f in enumerate(files):
         if not decision.holds(index):
             continue  # a file of another round of the same mail (a bundle)
-        problems = [p.text for p in decision.problems if p.file_index == index]
+        mine = [p for p in decision.problems if p.file_index == index]
+        figures = [p.text for p in mine if is_figure_problem(p.code)]
+        faults = [p.text for p in mine if not is_figure_problem(p.code)]
+        readable = f.parsed.readable and not faults
         notes = list(f.parsed.notes)
-        readable = f.parsed.readable and index not in file_problem_indexes
-        if readable:
-            status = "; ".join(notes) if notes else "đã đọc được nội dung"
-        elif problems:
-            status = "chưa đọc được"
+        if not readable:
+            status = "chưa đọc được" if faults else ("; ".join(notes) or NOT_READ)
+        elif figures:
+            status = (f"đã đọc được; {len(figures)} số liệu của biểu sai hoặc thiếu, đề nghị "
+                      f"sửa và gửi lại")
         else:
-            status = "; ".join(notes) if notes else NOT_READ
+            status = "; ".join(notes) if notes else "đã đọc được nội dung"
         if anonymous:
             status = "đã đọc được nội dung" if readable else "chưa đọc được"
         file_items.append({
@@ -86,7 +90,9 @@ def acknowledgement_context(
             "size_text": human_size(f.size),
             "readable": readable,
             "status": status,
-            "problems": [] if anonymous else problems,
+            "problems": [] if anonymous else [*faults, *figures],
+            # Office-file advice (passwords, formats) only where a file could not be read.
+            "unreadable_document": not readable and bool(faults),
         })
     other = [p.text for p in decision.problems if p.file_index is None]
     if anonymous:
@@ -108,7 +114,17 @@ def acknowledgement_context(
         "files": file_items,
         "other_problems": other,
         "has_problems": bool(decision.problems),
+        "unreadable_files": any(f["unreadable_document"] for f in file_items),
+        # Files came but none could be read: counted as sent on time, but must be sent again.
+        "none_readable": bool(file_items) and not any(f["readable"] for f in file_items),
+        "document_word": "kế hoạch" if decision.round and decision.round.kind == "plan"
+        else "báo cáo",
     }
+
+
+def is_figure_problem(code: str) -> bool:
+    """A wrong or missing figure of a data form: the file itself was read."""
+    return code.startswith("form-")
 
 
 def queue_acknowledgement(

@@ -40,7 +40,7 @@ from service.samples import (
     unit_email,
 )
 from service.seed import DISTRICT_UNITS, SeedUnit
-from service.status import round_status
+from service.status import counts_sentence, round_status
 from service.summaries import build_report, build_workbook, summary_filenames
 from service.summary_data import load_summary_data
 from service.units import import_units, make_code, parse_unit_row
@@ -187,12 +187,11 @@ def show_status(app: App, code: str, out: Path) -> None:
     counts = result.counts()
     table = Table(
         title=f"{result.round.title} — hạn cuối {format_date(result.round.last_day)}",
-        caption=(f"Phải nộp {counts['owed']}: đúng hạn {counts['on_time']}, "
-                 f"trễ hạn {counts['late']}, chưa nộp {counts['missing']}"),
+        caption=counts_sentence(counts),
     )
     for header in ("STT", "Đơn vị", "Tình trạng", "Thời điểm nhận", "Tệp", "Vấn đề"):
         table.add_column(header, overflow="fold")
-    styles = {"on_time": "green", "late": "yellow", "missing": "red"}
+    styles = {"on_time": "green", "late": "yellow", "unreadable": "magenta", "missing": "red"}
     for i, row in enumerate(result.rows, start=1):
         received = format_datetime(row.received_at) if row.received_at else ""
         if row.versions > 1:

@@ -18,11 +18,15 @@ from service.deadlines import Timeliness, format_datetime, overall_timeliness
 from service.matching import RoundInfo, UnitInfo
 from store.models import Round
 
-StatusCode = Literal["on_time", "late", "missing"]
+# "unreadable": the unit sent (its time counts), but no file of its latest version could be
+# read: Nội vụ sees it apart from the plain "on time", and the unit was asked to send again.
+StatusCode = Literal["on_time", "late", "unreadable", "missing"]
+STATUS_CODES: tuple[StatusCode, ...] = ("on_time", "late", "unreadable", "missing")
 
 STATUS_LABELS: dict[str, str] = {
     "on_time": "Đúng hạn",
     "late": "Trễ hạn",
+    "unreadable": "Đã gửi nhưng tệp lỗi",
     "missing": "Chưa nộp",
 }
 
@@ -36,6 +40,7 @@ class SubmissionFacts:
     days_late: int
     files: tuple[str, ...]
     problems: tuple[str, ...]
+    unreadable: bool = False  # it had files and none could be read
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,8 @@ class RoundStatus:
     rows: tuple[StatusRow, ...]
 
     def counts(self) -> dict[str, int]:
-        out = {"owed": len(self.rows), "on_time": 0, "late": 0, "missing": 0}
+        out: dict[str, int] = {"owed": len(self.rows)}
+        out.update(dict.fromkeys(STATUS_CODES, 0))
         for row in self.rows:
             out[row.status] += 1
         return out
@@ -117,9 +123,12 @@ def build_status(
         overall = overall_timeliness([Timeliness(v.on_time, v.days_late) for v in versions])
         deciding = next((v for v in versions if v.on_time), versions[0])
         latest = versions[-1]
+        status: StatusCode = "on_time" if overall.on_time else "late"
+        if latest.unreadable:
+            status = "unreadable"
         rows.append(StatusRow(
             unit.code, unit.name, unit.kind,
-            "on_time" if overall.on_time else "late",
+            status,
             overall.days_late,
             deciding.received_at,
             latest.received_at,
@@ -148,6 +157,16 @@ def round_status(session: Session, code: str) -> RoundStatus:
     from service.summary_data import load_round_status
 
     return load_round_status(session, code)
+
+
+def counts_sentence(counts: dict[str, int]) -> str:
+    """"Phải nộp N; đúng hạn A; trễ hạn B; chưa nộp C" — the one line everyone reads first
+    (status, the demo, the workbook, the summary mail)."""
+    text = (f"Phải nộp {counts['owed']}; đúng hạn {counts['on_time']}; "
+            f"trễ hạn {counts['late']}; chưa nộp {counts['missing']}")
+    if counts.get("unreadable"):
+        text += f"; đã gửi nhưng tệp lỗi {counts['unreadable']}"
+    return text
 
 
 def describe_row(row: StatusRow) -> tuple[str, str]:

@@ -37,6 +37,7 @@ from parsers.vntext import fold, nfc
 from service import cells as cellio
 from service.calendar import TZ
 from service.deadlines import format_date, format_datetime
+from service.status import counts_sentence
 from service.summary_data import ProblemEntry, SummaryData, UnitSummary
 
 __all__ = [
@@ -78,7 +79,8 @@ FONT = "Times New Roman"
 DATE_FORMAT = "dd/mm/yyyy"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 # Excel's own "Good / Neutral / Bad" cell colours: clerks already read them this way.
-STATUS_COLOURS = {"on_time": "C6EFCE", "late": "FFEB9C", "missing": "FFC7CE"}
+STATUS_COLOURS = {"on_time": "C6EFCE", "late": "FFEB9C", "unreadable": "F4B084",
+                  "missing": "FFC7CE"}
 _THIN = Side(style="thin", color="999999")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _FONT = Font(name=FONT, size=12)
@@ -96,7 +98,8 @@ _TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
 CELL, DATE, DATETIME, INTEGER, DECIMAL = (
     "Ô bảng", "Ô ngày", "Ô ngày giờ", "Ô số nguyên", "Ô số thập phân",
 )
-STATUS_STYLES = {"on_time": "Đúng hạn", "late": "Trễ hạn", "missing": "Chưa nộp"}
+STATUS_STYLES = {"on_time": "Đúng hạn", "late": "Trễ hạn", "unreadable": "Tệp lỗi",
+                 "missing": "Chưa nộp"}
 
 
 def _add_styles(workbook: openpyxl.Workbook) -> dict[str, Any]:
@@ -117,14 +120,6 @@ def _add_styles(workbook: openpyxl.Workbook) -> dict[str, Any]:
 
 
 # --- shared wording -----------------------------------------------------------------------------
-
-
-def counts_sentence(counts: dict[str, int]) -> str:
-    """"Phải nộp N; đúng hạn A; trễ hạn B; chưa nộp C" — the one line everyone reads first."""
-    return (
-        f"Phải nộp {counts['owed']}; đúng hạn {counts['on_time']}; "
-        f"trễ hạn {counts['late']}; chưa nộp {counts['missing']}"
-    )
 
 
 def _local(dt: datetime) -> datetime:
@@ -517,6 +512,7 @@ def build_report(data: SummaryData) -> bytes:
     counts = data.counts()
     late = [u.row for u in data.units if u.row.status == "late"]
     missing = [u.row for u in data.units if u.row.status == "missing"]
+    unreadable = [u.row for u in data.units if u.row.status == "unreadable"]
     justify = WD_ALIGN_PARAGRAPH.JUSTIFY
     center = WD_ALIGN_PARAGRAPH.CENTER
 
@@ -541,7 +537,9 @@ def build_report(data: SummaryData) -> bytes:
         f"Số đơn vị phải nộp: {counts['owed']}; đã nộp đúng hạn: {counts['on_time']}"
         f"{_percent(counts['on_time'], counts['owed'])}; nộp trễ hạn: {counts['late']}"
         f"{_percent(counts['late'], counts['owed'])}; chưa nộp: {counts['missing']}"
-        f"{_percent(counts['missing'], counts['owed'])}.",
+        f"{_percent(counts['missing'], counts['owed'])}"
+        + (f"; đã gửi nhưng tệp không đọc được: {counts['unreadable']}"
+           if counts["unreadable"] else "") + ".",
         align=justify, indent=True,
     )
     _para(document, f"2. Các đơn vị nộp trễ hạn ({len(late)} đơn vị)", bold=True, indent=True)
@@ -555,6 +553,12 @@ def build_report(data: SummaryData) -> bytes:
     for row in missing:
         _para(document, f"- {row.unit_name};", indent=True, after=0)
     section = 4
+    if unreadable:
+        _para(document, f"{section}. Các đơn vị đã gửi nhưng tệp không đọc được "
+                        f"({len(unreadable)} đơn vị, đã đề nghị gửi lại)", bold=True, indent=True)
+        for row in unreadable:
+            _para(document, f"- {row.unit_name};", indent=True, after=0)
+        section += 1
     if data.spec is not None:
         _para(document, f"{section}. Tổng hợp số liệu {data.spec.title}", bold=True, indent=True)
         _para(

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from parsers.forms import FormSpec, FormSpecError
+from service.audit import counting
 from service.calendar import TZ
 from service.config import OfficeSettings
 from service.forms import load_form_spec
@@ -125,8 +126,8 @@ class _RoundFacts:
     units: list[UnitInfo]
     # (id, unit_id, version, received_at, on_time, days_late)
     submissions: Sequence[tuple[int, int, int, datetime, bool, int]]
-    # (submission_id, id, filename, kind, doc_number, doc_symbol, doc_date), by id
-    attachments: Sequence[tuple[int, int, str, str, str | None, str | None, date | None]]
+    # (submission_id, id, filename, kind, doc_number, doc_symbol, doc_date, readable), by id
+    attachments: Sequence[tuple[int, int, str, str, str | None, str | None, date | None, bool]]
     # (submission_id, text, place, resolved, filename of its attachment), by id
     problems: Sequence[tuple[int, str, str | None, bool, str | None]]
 
@@ -144,7 +145,9 @@ def _load_facts(session: Session, code: str) -> _RoundFacts:
             select(Unit.id, Unit.code, Unit.name, Unit.short_name, Unit.kind).order_by(Unit.id)
         )
     ]
-    in_round = Submission.round_id == info.id
+    # A submission withdrawn by a review (its message reopened) no longer counts, nor do its
+    # files and problems (service.audit).
+    in_round = (Submission.round_id == info.id) & counting()
     submissions = [
         (sid, uid, version, received_at, on_time, days_late)
         for sid, uid, version, received_at, on_time, days_late in session.execute(
@@ -155,11 +158,12 @@ def _load_facts(session: Session, code: str) -> _RoundFacts:
         )
     ]
     attachments = [
-        (sid, aid, filename, kind, number, symbol, doc_date)
-        for sid, aid, filename, kind, number, symbol, doc_date in session.execute(
+        (sid, aid, filename, kind, number, symbol, doc_date, readable)
+        for sid, aid, filename, kind, number, symbol, doc_date, readable in session.execute(
             select(
                 Attachment.submission_id, Attachment.id, Attachment.filename, Attachment.kind,
                 Attachment.doc_number, Attachment.doc_symbol, Attachment.doc_date,
+                Attachment.readable,
             )
             .join(Submission, Submission.id == Attachment.submission_id)
             .where(in_round)
@@ -186,14 +190,17 @@ def _load_facts(session: Session, code: str) -> _RoundFacts:
 
 def _status(facts: _RoundFacts) -> RoundStatus:
     files: dict[int, list[str]] = defaultdict(list)
-    for sid, _, filename, *_rest in facts.attachments:
+    readable: dict[int, bool] = defaultdict(bool)
+    for sid, _, filename, *_rest, is_readable in facts.attachments:
         files[sid].append(filename)
+        readable[sid] = readable[sid] or is_readable
     texts: dict[int, list[str]] = defaultdict(list)
     for sid, text, *_more in facts.problems:
         texts[sid].append(text)
     return build_status(facts.round, facts.units, [
         SubmissionFacts(uid, version, received_at, on_time, days_late,
-                        tuple(files.get(sid, ())), tuple(texts.get(sid, ())))
+                        tuple(files.get(sid, ())), tuple(texts.get(sid, ())),
+                        unreadable=bool(files.get(sid)) and not readable[sid])
         for sid, uid, version, received_at, on_time, days_late in facts.submissions
     ])
 
@@ -235,7 +242,7 @@ def load_summary_data(
 
     documents: dict[str, list[tuple[int, int, str, str | None, str | None, date | None]]]
     documents = defaultdict(list)
-    for sid, aid, _, kind, number, symbol, doc_date in facts.attachments:
+    for sid, aid, _, kind, number, symbol, doc_date, _readable in facts.attachments:
         if number is not None or symbol is not None:
             documents[sub_unit[sid]].append(
                 (sub_version[sid], aid, kind, number, symbol, doc_date)
@@ -262,6 +269,7 @@ def load_summary_data(
             .join(Submission, Submission.id == FormValue.submission_id)
             .where(
                 Submission.round_id == info.id,
+                counting(),
                 FormValue.form_code == spec.code,
                 FormValue.number.is_not(None),
             )

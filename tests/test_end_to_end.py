@@ -69,7 +69,8 @@ PLAN: tuple[Sent, ...] = (
 )
 
 EXPECTED_STATUS = {
-    **{i: ("on_time", 0) for i in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13)},
+    **{i: ("on_time", 0) for i in (0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 13)},
+    9: ("unreadable", 0),  # its only file is broken: sent on time, counted apart
     10: ("late", 1),
     11: ("late", 3),
     **{i: ("missing", 0) for i in range(14, 20)},
@@ -160,7 +161,7 @@ def test_core_loop_end_to_end(
     for index, (code, days) in EXPECTED_STATUS.items():
         row = by_code[UNITS[index].code]
         assert (row.status, row.days_late) == (code, days), UNITS[index].name
-    assert status.counts() == {"owed": 20, "on_time": 12, "late": 2, "missing": 6}
+    assert status.counts() == {"owed": 20, "on_time": 11, "late": 2, "unreadable": 1, "missing": 6}
     resent = by_code[UNITS[3].code]
     assert resent.versions == 2 and resent.received_at == local(23, 5, 8)
     assert resent.last_received_at == local(3, 6, 9)
@@ -192,6 +193,7 @@ def test_core_loop_end_to_end(
     assert "02/06/2025 09:00" in late and "TRỄ HẠN 3 ngày" in late
     broken = body_text(by_rcpt[UNITS[9].email][0])
     assert "Báo cáo hỏng.docx" in broken and "gửi lại" in broken
+    assert "KHÔNG TỆP NÀO ĐỌC ĐƯỢC" in broken and "không đặt mật khẩu" in broken
     pdf = body_text(by_rcpt[UNITS[12].email][0])
     assert "không có lớp chữ (có thể là bản scan)" in pdf
     second = body_text(by_rcpt[UNITS[3].email][1])

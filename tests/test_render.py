@@ -24,9 +24,12 @@ def context(**over: Any) -> dict[str, Any]:
         "first_on_time": False,
         "files": [{"name": "bc.docx", "size_text": "34 KB", "readable": True,
                    "status": "đã đọc được nội dung",
-                   "problems": []}],
+                   "problems": [], "unreadable_document": False}],
         "other_problems": [],
         "has_problems": False,
+        "unreadable_files": False,
+        "none_readable": False,
+        "document_word": "báo cáo",
     }
     base.update(over)
     return base
@@ -55,3 +58,22 @@ def test_sizes_read_like_a_clerk_writes_them() -> None:
     assert human_size(900) == "900 byte"
     assert human_size(34 * 1024) == "34 KB"
     assert human_size(int(2.5 * 1024 * 1024)) == "2,5 MB"
+
+
+def test_a_plan_is_a_plan_and_unread_files_ask_for_a_resend() -> None:
+    plan = render_email("acknowledgement", context(document_word="kế hoạch", on_time=True))
+    assert "kế hoạch của quý đơn vị" in plan.text and "báo cáo của quý đơn vị" not in plan.text
+    broken = render_email("acknowledgement", context(
+        on_time=True, none_readable=True, unreadable_files=True, has_problems=True,
+        files=[{"name": "bc.docx", "size_text": "34 KB", "readable": False,
+                "status": "chưa đọc được", "problems": ["Tệp 'bc.docx' có mật khẩu…"],
+                "unreadable_document": True}]))
+    assert "ĐÚNG HẠN" in broken.text and "KHÔNG TỆP NÀO ĐỌC ĐƯỢC" in broken.text
+    assert "không đặt mật khẩu" in broken.text
+    figures = render_email("acknowledgement", context(
+        has_problems=True, files=[{
+            "name": "bieu.xlsx", "size_text": "9 KB", "readable": True,
+            "status": "đã đọc được; 1 số liệu của biểu sai hoặc thiếu, đề nghị sửa và gửi lại",
+            "problems": ["DC03 (ô D9): không phải số"], "unreadable_document": False}]))
+    assert "không đặt mật khẩu" not in figures.text  # advice for unread files only
+    assert "DC03 (ô D9)" in figures.text and "sửa rồi gửi lại" in figures.text

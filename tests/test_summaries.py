@@ -19,7 +19,13 @@ from parsers.forms import load_spec
 from service.config import OfficeSettings
 from service.matching import RoundInfo, UnitInfo
 from service.render import render_email
-from service.status import SubmissionFacts, UnknownRound, build_status, round_status
+from service.status import (
+    SubmissionFacts,
+    UnknownRound,
+    build_status,
+    counts_sentence,
+    round_status,
+)
 from service.summaries import (
     FIGURES_SHEET,
     PROBLEMS_SHEET,
@@ -282,7 +288,7 @@ def test_report_without_late_missing_or_form() -> None:
 
 def test_summary_email() -> None:
     context = summary_email_context(small_data(), "after-deadline")
-    assert context["counts"] == {"owed": 4, "on_time": 2, "late": 1, "missing": 1}
+    assert context["counts"] == {"owed": 4, "on_time": 2, "late": 1, "unreadable": 0, "missing": 1}
     assert context["late"] == [{"name": "UBND xã Bình Minh", "days_late": 3}]
     assert context["missing"] == ["UBND xã Cát Tiên"]
     email = render_email("summary", context)
@@ -437,7 +443,7 @@ def test_load_summary_data(sessions: sessionmaker[Session]) -> None:
         with pytest.raises(UnknownRound, match="BC6T-2025"):
             load_round_status(session, "NOPE")
 
-    assert data.counts() == {"owed": 3, "on_time": 1, "late": 1, "missing": 1}
+    assert data.counts() == {"owed": 3, "on_time": 1, "late": 1, "unreadable": 0, "missing": 1}
     assert data.spec is not None and data.spec.code == "BIEU-01-DCCS"
     an, binh, cat = data.units
     assert [u.row.unit_name for u in data.units] == [
@@ -458,3 +464,21 @@ def test_load_summary_data(sessions: sessionmaker[Session]) -> None:
     # And the files build from what was loaded.
     assert open_workbook(data)[FIGURES_SHEET]["C7"].value == 7
     assert build_report(data)
+
+
+def test_a_unit_whose_files_could_not_be_read_is_counted_apart() -> None:
+    """On time by its receipt, but not "đúng hạn" until a readable version arrives."""
+    info = RoundInfo(8, "KH", "Kế hoạch dân chủ cơ sở", "plan", date(2025, 5, 1), LAST_DAY, "",
+                     frozenset(), frozenset({"xa"}))
+    units = [UnitInfo(1, "xa-a", "UBND xã An Hòa", None, "xa", ()),
+             UnitInfo(2, "xa-b", "UBND xã Bình Minh", None, "xa", ())]
+    broken = SubmissionFacts(1, 1, utc(28, 5, 2), True, 0, ("kh.docx",), ("mật khẩu",),
+                             unreadable=True)
+    status = build_status(info, units, [broken])
+    assert [r.status for r in status.rows] == ["unreadable", "missing"]
+    assert status.rows[0].label == "Đã gửi nhưng tệp lỗi"
+    assert status.counts() == {"owed": 2, "on_time": 0, "late": 0, "unreadable": 1,
+                               "missing": 1}
+    fixed = SubmissionFacts(1, 2, utc(3, 6, 2), False, 4, ("kh.docx",), ())
+    assert build_status(info, units, [broken, fixed]).rows[0].status == "on_time"
+    assert "đã gửi nhưng tệp lỗi 1" in counts_sentence(status.counts())
