@@ -25,7 +25,8 @@ from mailer.errors import MailerError
 from service.bootstrap import App, build_app
 from service.config import ConfigError, load_settings
 from service.deadlines import DeadlineRule, format_date, parse_vn_date
-from service.status import UnknownRound, describe_row, round_status
+from service.matching import RoundInfo
+from service.status import UnknownRound, counts_sentence, describe_row, round_status
 from store.errors import StoreError
 from store.models import UNIT_KIND_LABELS, Outbox, Round, Unit
 
@@ -35,7 +36,7 @@ R = TypeVar("R")
 console = Console()
 err_console = Console(stderr=True)
 
-STATUS_STYLES = {"on_time": "green", "late": "yellow", "missing": "red"}
+STATUS_STYLES = {"on_time": "green", "late": "yellow", "unreadable": "magenta", "missing": "red"}
 KIND_LABELS = {"plan": "Kế hoạch", "periodic": "Báo cáo định kỳ", "adhoc": "Đột xuất"}
 
 
@@ -78,6 +79,36 @@ def send_and_report(app: App) -> None:
     console.print(report.summary(), highlight=False)
     for failure in report.failures:
         err_console.print(f"  [red]Không gửi được[/red] {failure}", highlight=False)
+
+
+def actor_option(func: Callable[P, R]) -> Callable[P, R]:
+    """`--as NAME`: who is acting, for the audit trail (default BAOCAO_USER, else the OS user)."""
+    return click.option(
+        "--as", "actor", metavar="TÊN", default=None,
+        help="Người thực hiện, ghi vào nhật ký xem xét (mặc định: biến BAOCAO_USER, "
+             "nếu không có thì tên người dùng hệ điều hành).",
+    )(func)
+
+
+def evidence_text(info: RoundInfo) -> str:
+    """What intake will take as evidence that a mail answers this round (which_round)."""
+    from service.which_round import round_terms
+
+    terms = round_terms(info)
+    parts = [f"mã đợt “{info.code}”"]
+    if terms.topic:
+        parts.append("chủ đề " + ", ".join(f"“{t}”" for t in terms.topic))
+    if terms.period:
+        parts.append(f"kỳ “{terms.period}”")
+    if terms.form:
+        parts.append("tên hoặc mã biểu số liệu in trong tệp")
+    kind = "KẾ HOẠCH (KH)" if info.kind == "plan" else "BÁO CÁO (BC)"
+    text = ("Thư được tính cho đợt này khi tiêu đề, nội dung, tên tệp hoặc trích yếu văn bản có: "
+            + "; ".join(parts) + f". Văn bản ghi loại {kind} được ưu tiên.")
+    if not terms.topic and not terms.period:
+        text += (" Cảnh báo: tên đợt không có từ riêng nào, chỉ mã đợt được nhận ra; thêm "
+                 "--keywords (ví dụ --keywords \"dân chủ cơ sở\").")
+    return text
 
 
 def parse_date_option(
@@ -231,6 +262,7 @@ def rounds_add(obj: Context, code: str, title: str, kind: str, due: Any, before:
     """Khai báo một đợt báo cáo và hạn nộp."""
     from service.calendar import TZ
     from service.rounds import RoundSpec, add_round
+    from service.snapshots import round_info
 
     chosen = [x for x in (due, before, within_working_days) if x is not None]
     if len(chosen) != 1:
@@ -249,9 +281,12 @@ def rounds_add(obj: Context, code: str, title: str, kind: str, due: Any, before:
     with app.sessions() as session, session.begin():
         round_ = add_round(session, app.calendar, spec)
         last = round_.last_day
+        info = round_info(round_)
     console.print(
-        f"Đã tạo đợt [bold]{code}[/bold]: {title}; hạn cuối hết ngày {format_date(last)}."
+        f"Đã tạo đợt [bold]{code}[/bold]: {title}; mở từ {format_date(opens_on)}, "
+        f"hạn cuối hết ngày {format_date(last)}.", highlight=False,
     )
+    console.print(evidence_text(info), highlight=False)
 
 
 @rounds.command("close")
@@ -515,11 +550,20 @@ def quarantine_show(obj: Context, message_id: int) -> None:
     from rich.markup import escape
 
     from service.deadlines import format_datetime
-    from service.quarantine import HOLD_LABELS, REVIEW_LABELS, get_message
+    from service.messages import outcome_label
+    from service.quarantine import (
+        HOLD_LABELS,
+        REVIEW_LABELS,
+        get_message,
+        replaced_attachments,
+        replaced_problems,
+    )
 
     app = obj.app()
     with app.sessions() as session:
         m = get_message(session, message_id)
+        replaced = replaced_attachments(session, [m.id])
+        files = [a for a in m.attachments if a.id not in replaced]
         lines = [
             f"Thư số {m.id}",
             f"Người gửi: {m.sender or '(không rõ)'}",
@@ -527,7 +571,7 @@ def quarantine_show(obj: Context, message_id: int) -> None:
               if m.original_sender else []),
             f"Tiêu đề: {m.subject}",
             f"Máy chủ nhận lúc: {format_datetime(m.received_at)}",
-            f"Kết quả: {m.outcome}"
+            f"Kết quả: {outcome_label(m.outcome, m.review)}"
             + (f" — {HOLD_LABELS.get(m.hold_code or '', m.hold_code)}" if m.hold_code else ""),
             f"Lý do: {m.reason or ''}",
         ]
@@ -538,15 +582,16 @@ def quarantine_show(obj: Context, message_id: int) -> None:
                          f"{format_datetime(m.reviewed_at) if m.reviewed_at else ''}"
                          f" — {m.review_note or ''}")
         lines.append(f"Thư gốc: {app.archive.path(m.sha256)}")
-        lines.append(f"Tệp đính kèm ({len(m.attachments)}):")
-        for a in m.attachments:
+        lines.append(f"Tệp đính kèm ({len(files)}):")
+        for a in files:
             doc = ", ".join(filter(None, (
                 f"cơ quan ban hành: {a.issuer}" if a.issuer else None,
                 f"số {a.doc_number}/{a.doc_symbol}" if a.doc_number else None,
                 "đọc được" if a.readable else "chưa đọc được",
             )))
             lines.append(f"  - {a.filename} ({a.kind}; {doc})")
-        extra = [p.text for p in m.problems if p.code != "quarantined"]
+        gone = replaced_problems(session, m.id)
+        extra = [p.text for p in m.problems if p.code != "quarantined" and p.id not in gone]
         if extra:
             lines.append("Vấn đề:")
             lines += [f"  - {t}" for t in extra]
@@ -555,6 +600,9 @@ def quarantine_show(obj: Context, message_id: int) -> None:
             lines.append(f"Gán: baocao quarantine assign {m.id} {code} [--round MÃ_ĐỢT] "
                          f"[--remember-address]")
             lines.append(f"Từ chối: baocao quarantine reject {m.id} --reason \"...\"")
+        else:
+            lines.append(f"Xem xét lại: baocao quarantine reopen {m.id} --reason \"...\"")
+        lines.append(f"Toàn bộ (bài nộp, hộp thư đi, nhật ký): baocao messages show {m.id}")
     for line in lines:
         console.print(escape(line), highlight=False, soft_wrap=True)
 
@@ -566,19 +614,23 @@ def quarantine_show(obj: Context, message_id: int) -> None:
 @click.option("--remember-address", is_flag=True,
               help="Thêm địa chỉ gửi vào danh sách địa chỉ của đơn vị.")
 @click.option("--no-send", is_flag=True, help="Không gửi thư xác nhận ngay.")
+@actor_option
 @click.pass_obj
 @friendly_errors
 def quarantine_assign(obj: Context, message_id: int, unit_code: str, round_code: str | None,
-                      remember_address: bool, no_send: bool) -> None:
+                      remember_address: bool, no_send: bool, actor: str | None) -> None:
     """Ghi nhận thư là bài nộp của đơn vị, theo thời điểm máy chủ nhận thư ban đầu."""
     from service.quarantine import assign
 
     app = obj.app()
     result = assign(app, message_id, unit_code, round_code=round_code,
-                    remember_address=remember_address)
+                    remember_address=remember_address, actor=actor)
     for code, on_time in zip(result.rounds, result.on_time, strict=True):
         state = "đúng hạn" if on_time else "trễ hạn"
         console.print(f"Đã ghi nhận thư số {message_id} cho {result.unit}, đợt {code}: {state}.",
+                      highlight=False)
+    if result.restored:
+        console.print("Đã khôi phục bài nộp đã rút khi mở lại thư (không gửi lại thư xác nhận).",
                       highlight=False)
     if result.address_added:
         console.print(f"Đã thêm địa chỉ {result.address_added} cho {result.unit}.",
@@ -591,14 +643,110 @@ def quarantine_assign(obj: Context, message_id: int, unit_code: str, round_code:
 @quarantine.command("reject")
 @click.argument("message_id", type=int)
 @click.option("--reason", required=True, help="Lý do từ chối (được lưu lại).")
+@actor_option
 @click.pass_obj
 @friendly_errors
-def quarantine_reject(obj: Context, message_id: int, reason: str) -> None:
+def quarantine_reject(obj: Context, message_id: int, reason: str, actor: str | None) -> None:
     """Từ chối thư: không ghi nhận, vẫn lưu thư gốc và lý do."""
     from service.quarantine import reject
 
-    reject(obj.app(), message_id, reason)
+    reject(obj.app(), message_id, reason, actor=actor)
     console.print(f"Đã từ chối thư số {message_id}: {reason.strip()}", highlight=False)
+
+
+@quarantine.command("reopen")
+@click.argument("message_id", type=int)
+@click.option("--reason", required=True, help="Lý do mở lại (được lưu vào nhật ký).")
+@actor_option
+@click.pass_obj
+@friendly_errors
+def quarantine_reopen(obj: Context, message_id: int, reason: str, actor: str | None) -> None:
+    """Đưa thư đã ghi nhận (hoặc đã xem xét) trở lại chờ xem xét để gán lại hoặc từ chối."""
+    from service.quarantine import reopen
+
+    result = reopen(obj.app(), message_id, reason, actor=actor)
+    console.print(f"Đã mở lại thư số {message_id} (trước đó: {result.previous}) để xem xét.",
+                  highlight=False)
+    if result.withdrawn:
+        console.print("Bài nộp đã rút lại, không còn được tính:", highlight=False)
+        for line in result.withdrawn:
+            console.print(f"  - {line}", highlight=False)
+    console.print(f"Gán lại: baocao quarantine assign {message_id} MÃ_ĐƠN_VỊ [--round MÃ_ĐỢT]; "
+                  f"từ chối: baocao quarantine reject {message_id} --reason \"...\"",
+                  highlight=False, soft_wrap=True)
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+def parse_limit_option(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    if value < 1:
+        raise click.BadParameter(f"cần một số nguyên dương, không phải {value}.")
+    return value
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--round", "round_code", help="Chỉ thư có bài nộp cho đợt này (kể cả đã rút).")
+@click.option("--unit", "unit_code", help="Chỉ thư của đơn vị này (mã đơn vị).")
+@click.option("--since", callback=parse_date_option, help="Chỉ thư nhận từ ngày (dd/mm/yyyy).")
+@click.option("--limit", type=int, default=50, show_default=True, callback=parse_limit_option,
+              help="Số thư tối đa (mới nhất trước).")
+@click.option("--json", "as_json", is_flag=True, help="In dạng JSON (xem README).")
+@click.pass_context
+@friendly_errors
+def messages(ctx: click.Context, round_code: str | None, unit_code: str | None, since: Any,
+             limit: int, as_json: bool) -> None:
+    """Từng thư đã nhận và kết quả xử lý (mới nhất trước); chi tiết: baocao messages show SỐ."""
+    from service.deadlines import format_datetime
+    from service.messages import list_messages
+
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
+    with obj.app().sessions() as session:
+        rows = list_messages(session, round_code=round_code, unit_code=unit_code, since=since,
+                             limit=limit)
+    if as_json:
+        data = {"limit": limit, "count": len(rows), "messages": [r.as_json() for r in rows]}
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        console.print("Không có thư nào.")
+        return
+    table = Table(title=f"Thư đã nhận ({len(rows)}, mới nhất trước)")
+    for header in ("Số", "Nhận lúc", "Người gửi", "Đơn vị", "Đợt", "Kết quả", "Phiên bản", "Tệp",
+                   "Vấn đề", "Xác nhận"):
+        table.add_column(header)
+    for r in rows:
+        table.add_row(str(r.id), format_datetime(r.received_at), r.sender, r.unit_name or "",
+                      r.rounds_text, r.outcome_label, r.versions_text, str(r.files),
+                      str(r.problems) if r.problems else "", r.outbox_text)
+    console.print(table)
+    if len(rows) == limit:
+        console.print(f"Chỉ hiện {limit} thư mới nhất: thêm --limit N hoặc --since dd/mm/yyyy.",
+                      highlight=False)
+    console.print("Xem chi tiết: baocao messages show SỐ", highlight=False)
+
+
+@messages.command("show")
+@click.argument("message_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="In dạng JSON.")
+@click.pass_obj
+@friendly_errors
+def messages_show(obj: Context, message_id: int, as_json: bool) -> None:
+    """Mọi điều về một thư: kết quả, đơn vị, bài nộp, tệp, vấn đề, hộp thư đi, nhật ký."""
+    from rich.markup import escape
+
+    from service.messages import describe_message, detail_lines
+
+    app = obj.app()
+    with app.sessions() as session:
+        detail = describe_message(session, app.archive, message_id)
+    if as_json:
+        click.echo(json.dumps(detail.as_json(), ensure_ascii=False, indent=2))
+        return
+    for line in detail_lines(detail):
+        console.print(escape(line), highlight=False, soft_wrap=True)
 
 
 # --- status -----------------------------------------------------------------------------------
@@ -620,10 +768,7 @@ def status(obj: Context, round_code: str, as_json: bool) -> None:
     counts = result.counts()
     table = Table(
         title=f"{result.round.title} — hạn cuối {format_date(result.round.last_day)}",
-        caption=(
-            f"Phải nộp {counts['owed']}: đúng hạn {counts['on_time']}, trễ hạn {counts['late']}, "
-            f"chưa nộp {counts['missing']}"
-        ),
+        caption=counts_sentence(counts),
     )
     for header in ("STT", "Đơn vị", "Tình trạng", "Thời điểm nhận", "Tệp", "Vấn đề"):
         table.add_column(header)

@@ -1,9 +1,15 @@
-"""A person's review of held mail: list, show, assign to a unit, or reject.
+"""A person's review of held mail: list, show, assign to a unit, reject, or reopen.
 
 Assigning re-reads the archived message (the .eml is the record) and records it exactly as
 intake would have if the sender had been known, with the ORIGINAL server receipt time: a report
 held while on time stays on time. The acknowledgement goes out then. Rejecting keeps the archive
-and the reason; nothing is ever deleted.
+and the reason. Reopening puts a recorded message back into review and withdraws its
+submissions, so a report counted for the wrong unit or round can be moved.
+
+Nothing is ever deleted: a withdrawn submission, and the files and problems of an earlier
+recording, stay in their tables, marked by a `SupersededRow` (service.audit) that names the
+action that took them out of the count. Every action writes an audit entry: who, when, the
+message's state before and after.
 """
 
 from __future__ import annotations
@@ -12,11 +18,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from mailer.message import parse_envelope
+from service.audit import (
+    attachment_superseded,
+    counting,
+    message_state,
+    problem_superseded,
+    resolve_actor,
+    set_after,
+    supersede,
+    view,
+    write_entry,
+)
 from service.bootstrap import App
+from service.deadlines import format_datetime
 from service.intake import (
     Check,
     Decision,
@@ -29,31 +47,38 @@ from service.intake import (
     decide,
 )
 from service.matching import RoundInfo, UnitInfo, normalise_address
-from service.prepare import prepare, read_pieces
+from service.messages import HOLD_LABELS, REVIEW_LABELS, outcome_label
+from service.prepare import Piece, prepare, read_pieces
 from service.record import record_decision
 from service.snapshots import load_snapshot, round_info, unit_info
 from store.models import (
     Attachment,
+    AuditEntry,
     InboundMessage,
     Problem,
     Round,
     Submission,
+    SupersededRow,
     Unit,
     UnitAddress,
 )
 
-HOLD_LABELS = {
-    "suspected-forgery": "nghi giả mạo người gửi",
-    "ambiguous-from": "dòng người gửi đáng ngờ",
-    "unknown-sender": "địa chỉ chưa đăng ký",
-    "identity-unclear": "chưa rõ đơn vị",
-    "no-open-round": "không có đợt đang mở",
-    "round-unclear": "chưa rõ đợt báo cáo",
-    "bundle-unclear": "chưa rõ tệp thuộc đợt nào",
-    "no-files": "không có tệp đính kèm",
-    "reply-with-link": "trả lời thư hệ thống, chỉ có đường dẫn",
-}
-REVIEW_LABELS = {"assigned": "đã gán", "rejected": "đã từ chối"}
+__all__ = [
+    "HOLD_LABELS",
+    "REVIEW_LABELS",
+    "AssignResult",
+    "HeldItem",
+    "ReopenResult",
+    "ReviewError",
+    "assign",
+    "get_message",
+    "list_held",
+    "reject",
+    "reopen",
+    "replaced_attachments",
+    "replaced_problems",
+]
+REOPENED = "reopened"  # hold_code of a message a person put back into review
 
 
 class ReviewError(ValueError):
@@ -82,9 +107,18 @@ class AssignResult:
     on_time: tuple[bool, ...]
     mails_queued: int
     address_added: str | None
+    # Assigned back to the unit and round a reopen withdrew it from: the withdrawn submissions
+    # were put back (no new rows, no second acknowledgement).
+    restored: bool = False
 
 
-def _item(m: InboundMessage) -> HeldItem:
+@dataclass(frozen=True)
+class ReopenResult:
+    previous: str  # outcome before, as a clerk reads it
+    withdrawn: tuple[str, ...]  # "BC6T – UBND xã Hưng Hà, phiên bản 1"
+
+
+def _item(m: InboundMessage, replaced: set[int]) -> HeldItem:
     cand = m.candidate_unit
     return HeldItem(
         id=m.id,
@@ -95,7 +129,7 @@ def _item(m: InboundMessage) -> HeldItem:
         hold=HOLD_LABELS.get(m.hold_code or "", "chờ xem xét"),
         reason=m.reason or "",
         candidate=f"{cand.code} – {cand.name}" if cand is not None else None,
-        files=tuple(a.filename for a in m.attachments),
+        files=tuple(a.filename for a in m.attachments if a.id not in replaced),
         review=m.review,
         review_note=m.review_note,
     )
@@ -115,25 +149,51 @@ def list_held(session: Session, *, include_reviewed: bool = False) -> list[HeldI
     else:
         query = query.where(InboundMessage.outcome == "quarantined",
                             InboundMessage.review.is_(None))
-    return [_item(m) for m in session.scalars(query)]
+    messages = list(session.scalars(query))
+    replaced = replaced_attachments(session, [m.id for m in messages])
+    return [_item(m, replaced) for m in messages]
 
 
-def get_message(session: Session, message_id: int) -> InboundMessage:
-    message = session.get(InboundMessage, message_id)
+def replaced_attachments(session: Session, message_ids: Sequence[int]) -> set[int]:
+    """Ids of the files of earlier recordings of these messages (kept, no longer shown)."""
+    if not message_ids:
+        return set()
+    return set(session.scalars(
+        select(Attachment.id).where(Attachment.inbound_message_id.in_(message_ids),
+                                    attachment_superseded())
+    ))
+
+
+def replaced_problems(session: Session, message_id: int) -> set[int]:
+    """Ids of the problems of earlier recordings of the message (kept, no longer shown)."""
+    return set(session.scalars(
+        select(Problem.id).where(Problem.inbound_message_id == message_id, problem_superseded())
+    ))
+
+
+def get_message(session: Session, message_id: int, *, lock: bool = False) -> InboundMessage:
+    """The message, or a ReviewError that says how to find one; `lock` for a review action
+    (PostgreSQL: two reviewers acting on one message take turns)."""
+    message = session.get(InboundMessage, message_id, with_for_update=lock)
     if message is None:
-        raise ReviewError(f"Không có thư số {message_id}. Xem danh sách: baocao quarantine list.")
+        raise ReviewError(f"Không có thư số {message_id}. Xem danh sách: baocao messages "
+                          f"hoặc baocao quarantine list.")
     return message
 
 
 def _pending(message: InboundMessage) -> None:
+    again = f" Muốn xem xét lại: baocao quarantine reopen {message.id} --reason \"...\"."
     if message.review is not None:
+        when = f" lúc {format_datetime(message.reviewed_at)}" if message.reviewed_at else ""
+        note = f": {message.review_note}" if message.review_note else ""
         raise ReviewError(
-            f"Thư số {message.id} đã được xem xét ({REVIEW_LABELS.get(message.review, '')}"
-            f"): {message.review_note or ''}".rstrip(": ")
+            f"Thư số {message.id} đã được xem xét{when} ({REVIEW_LABELS.get(message.review, '')})"
+            f"{note}".rstrip(".") + "." + again
         )
     if message.outcome != "quarantined":
         raise ReviewError(
-            f"Thư số {message.id} không ở trạng thái chờ xem xét (kết quả: {message.outcome})."
+            f"Thư số {message.id} không ở trạng thái chờ xem xét (kết quả: "
+            f"{outcome_label(message.outcome, None)}).{again}"
         )
 
 
@@ -180,10 +240,16 @@ def _checks(unit: UnitInfo, round_: RoundInfo | None) -> Sequence[Check]:
 
 def assign(
     app: App, message_id: int, unit_code: str, *, round_code: str | None = None,
-    remember_address: bool = False, now: datetime | None = None,
+    remember_address: bool = False, now: datetime | None = None, actor: str | None = None,
 ) -> AssignResult:
-    """Record a held message as `unit`'s submission (to `round_code` or the round it answers)."""
+    """Record a held message as `unit`'s submission (to `round_code` or the round it answers).
+
+    The files and problems of any earlier recording are superseded, not deleted. Assigning a
+    reopened message back to the unit and round it was withdrawn from puts those submissions
+    back instead: the database keeps one submission per message, unit and round.
+    """
     now = now or app.clock()
+    who = resolve_actor(actor)
     with app.sessions() as session:
         message = get_message(session, message_id)
         _pending(message)
@@ -210,30 +276,126 @@ def assign(
         )
     pieces = read_pieces(app, decision, prepared)  # sandboxed, before the transaction
     with app.sessions() as session, session.begin():
-        message = get_message(session, message_id)
+        message = get_message(session, message_id, lock=True)
         _pending(message)  # a second reviewer may have been quicker
-        session.execute(delete(Problem).where(Problem.inbound_message_id == message.id))
-        session.execute(delete(Attachment).where(Attachment.inbound_message_id == message.id))
-        session.flush()
-        queued = record_decision(session, app, message, prepared, decision, pieces)
-        message.hold_code = hold_code
+        entry = write_entry(session, at=now, actor=who, action="assign", message_id=message.id,
+                            before=message_state(session, message))
+        restored = _withdrawn_to_restore(session, message, _pairs(pieces), entry)
+        if restored:
+            queued = 0
+            _restore_message(session, message, restored, unit, entry)
+            note = (f"Gán lại cho {unit.name}: khôi phục bài nộp đã rút khi mở lại "
+                    f"(không gửi lại thư xác nhận). Lý do đã giữ: {old_reason}")
+        else:
+            _supersede_recording(session, message, entry)
+            queued = record_decision(session, app, message, prepared, decision, pieces)
+            message.hold_code = hold_code
+            note = f"Gán cho {unit.name}. Lý do đã giữ: {old_reason}"
         message.review = "assigned"
         message.reviewed_at = now
-        message.review_note = f"Gán cho {unit.name}. Lý do đã giữ: {old_reason}"[:2000]
+        message.review_note = note[:2000]
         added = None
         if add_address:
             session.add(UnitAddress(unit_id=unit.id, pattern=address))
+            write_entry(session, at=now, actor=who, action="remember-address",
+                        message_id=message.id, before={"address": address, "unit": None},
+                        after={"address": address, "unit": unit.code})
             added = address
-        submissions = session.scalars(
-            select(Submission).where(Submission.inbound_message_id == message.id)
-            .order_by(Submission.id)
-        ).all()
-        rounds = tuple(
-            session.scalar(select(Round.code).where(Round.id == s.round_id)) or ""
-            for s in submissions
+        session.flush()
+        after = message_state(session, message)
+        set_after(entry, after)
+    rounds = tuple(s["round"] for s in after["submissions"])
+    on_time = tuple(bool(s["on_time"]) for s in after["submissions"])
+    return AssignResult(unit.name, rounds, on_time, queued, added, restored=bool(restored))
+
+
+def _pairs(pieces: Sequence[Piece]) -> set[tuple[int, int]]:
+    """(round id, unit id) of every submission the pieces would record."""
+    return {(piece.round.id, piece.unit.id) for piece, _ in pieces
+            if piece.is_submission and piece.round is not None and piece.unit is not None}
+
+
+def _withdrawn_to_restore(
+    session: Session, message: InboundMessage, wanted: set[tuple[int, int]], entry: AuditEntry,
+) -> list[Submission]:
+    """The withdrawn submissions to put back, marked restored by `entry`; [] to record afresh.
+
+    Assigning a reopened message to a unit and round it was withdrawn from undoes that
+    withdrawal: the database keeps one submission per message, unit and round, and rebuilding
+    `submissions` to relax that is not possible on SQLite once files point at it.
+    """
+    rows = session.execute(
+        select(SupersededRow, Submission)
+        .join(Submission, Submission.id == SupersededRow.submission_id)
+        .where(Submission.inbound_message_id == message.id,
+               SupersededRow.restored_by_id.is_(None))
+        .order_by(SupersededRow.id)
+    ).all()
+    by_pair = {(sub.round_id, sub.unit_id): (row, sub) for row, sub in rows}
+    clash = wanted & by_pair.keys()
+    if not clash:
+        return []
+    if clash != wanted:
+        sub = by_pair[min(clash)][1]
+        code = session.scalar(select(Round.code).where(Round.id == sub.round_id))
+        raise ReviewError(
+            f"Thư số {message.id} đã từng được ghi nhận cho đơn vị này ở đợt {code} (phiên bản "
+            f"{sub.version}, đã rút lại) nhưng lần gán này còn gồm đợt khác. Gán lại đúng như "
+            f"trước bằng --round {code}, hoặc gán cho đơn vị hoặc đợt khác."
         )
-        on_time = tuple(s.on_time for s in submissions)
-    return AssignResult(unit.name, rounds, on_time, queued, added)
+    chosen = [by_pair[pair] for pair in sorted(wanted)]
+    for row, _ in chosen:
+        row.restored_by_id = entry.id
+    return [sub for _, sub in chosen]
+
+
+def _restore_message(
+    session: Session, message: InboundMessage, restored: list[Submission], unit: UnitInfo,
+    entry: AuditEntry,
+) -> None:
+    """Put back the recording `restored` belongs to: its files and problems come back into
+    view, those of the recording since are superseded, the message reads as before the reopen."""
+    ids = [s.id for s in restored]
+    ours_a = select(Attachment.id).where(Attachment.submission_id.in_(ids))
+    ours_p = select(Problem.id).where(Problem.submission_id.in_(ids))
+    later_a = session.scalars(select(Attachment.id).where(
+        Attachment.inbound_message_id == message.id, ~attachment_superseded(),
+        Attachment.submission_id.is_(None) | Attachment.submission_id.not_in(ids))).all()
+    later_p = session.scalars(select(Problem.id).where(
+        Problem.inbound_message_id == message.id, ~problem_superseded(),
+        Problem.submission_id.is_(None) | Problem.submission_id.not_in(ids))).all()
+    for row in session.scalars(select(SupersededRow).where(
+        SupersededRow.restored_by_id.is_(None),
+        SupersededRow.attachment_id.in_(ours_a) | SupersededRow.problem_id.in_(ours_p),
+    )):
+        row.restored_by_id = entry.id
+    supersede(session, entry, attachments=later_a, problems=later_p)
+    session.flush()
+    withdrawn_by = session.scalar(
+        select(func.max(SupersededRow.audit_entry_id)).where(SupersededRow.submission_id.in_(ids))
+    )
+    reopened = session.get(AuditEntry, withdrawn_by) if withdrawn_by is not None else None
+    before = (view(reopened).before if reopened is not None else None) or {}
+    problems = session.scalar(select(func.count(Problem.id)).where(
+        Problem.submission_id.in_(ids), ~problem_superseded()))
+    message.outcome = "accepted_with_problems" if problems else "accepted"
+    message.reason = before.get("reason")
+    message.unit_id = unit.id
+    message.identified_by = before.get("identified_by") or "review"
+    message.hold_code = before.get("hold_code")
+    candidate = before.get("candidate_unit")
+    message.candidate_unit_id = (
+        session.scalar(select(Unit.id).where(Unit.code == candidate)) if candidate else None
+    )
+
+
+def _supersede_recording(session: Session, message: InboundMessage, entry: AuditEntry) -> None:
+    """Take the files and problems of the message's current recording out of view (kept)."""
+    attachments = session.scalars(select(Attachment.id).where(
+        Attachment.inbound_message_id == message.id, ~attachment_superseded())).all()
+    problems = session.scalars(select(Problem.id).where(
+        Problem.inbound_message_id == message.id, ~problem_superseded())).all()
+    supersede(session, entry, attachments=attachments, problems=problems)
 
 
 def _address_to_add(session: Session, address: str, unit: UnitInfo) -> bool:
@@ -248,13 +410,69 @@ def _address_to_add(session: Session, address: str, unit: UnitInfo) -> bool:
     return owner is None
 
 
-def reject(app: App, message_id: int, reason: str, *, now: datetime | None = None) -> None:
+def reject(
+    app: App, message_id: int, reason: str, *, now: datetime | None = None,
+    actor: str | None = None,
+) -> None:
     """Mark a held message rejected; it stays archived with the reason."""
     if not reason.strip():
         raise ReviewError("Cần ghi lý do từ chối: --reason \"...\".")
+    now = now or app.clock()
     with app.sessions() as session, session.begin():
-        message = get_message(session, message_id)
+        message = get_message(session, message_id, lock=True)
         _pending(message)
+        entry = write_entry(session, at=now, actor=resolve_actor(actor), action="reject",
+                            message_id=message.id, before=message_state(session, message),
+                            note=reason.strip()[:2000])
         message.review = "rejected"
-        message.reviewed_at = now or app.clock()
+        message.reviewed_at = now
         message.review_note = reason.strip()[:2000]
+        set_after(entry, message_state(session, message))
+
+
+def reopen(
+    app: App, message_id: int, reason: str, *, now: datetime | None = None,
+    actor: str | None = None,
+) -> ReopenResult:
+    """Put a recorded (or already reviewed) message back into review.
+
+    Its submissions are withdrawn (kept, no longer counted), so the unit shows as not yet
+    submitted until the message is assigned again; its files and problems stay until then.
+    The original server receipt time is untouched, so a later assignment keeps its timeliness.
+    """
+    if not reason.strip():
+        raise ReviewError("Cần ghi lý do mở lại: --reason \"...\".")
+    now = now or app.clock()
+    with app.sessions() as session, session.begin():
+        message = get_message(session, message_id, lock=True)
+        if message.outcome == "quarantined" and message.review is None:
+            raise ReviewError(
+                f"Thư số {message.id} đang chờ xem xét, không cần mở lại: gán bằng "
+                f"baocao quarantine assign {message.id} MÃ_ĐƠN_VỊ, hoặc từ chối bằng "
+                f"baocao quarantine reject {message.id} --reason \"...\"."
+            )
+        previous = outcome_label(message.outcome, message.review)
+        entry = write_entry(session, at=now, actor=resolve_actor(actor), action="reopen",
+                            message_id=message.id, before=message_state(session, message),
+                            note=reason.strip()[:2000])
+        current = session.execute(
+            select(Submission.id, Round.code, Unit.name, Submission.version)
+            .join(Round, Round.id == Submission.round_id)
+            .join(Unit, Unit.id == Submission.unit_id)
+            .where(Submission.inbound_message_id == message.id, counting())
+            .order_by(Submission.id)
+        ).all()
+        supersede(session, entry, submissions=[sid for sid, *_ in current])
+        message.candidate_unit_id = message.unit_id or message.candidate_unit_id
+        message.unit_id = None
+        message.identified_by = None
+        message.outcome = "quarantined"
+        message.hold_code = REOPENED
+        message.reason = f"Mở lại để xem xét: {reason.strip()}"[:2000]
+        message.review = None
+        message.reviewed_at = None
+        message.review_note = None
+        session.flush()
+        set_after(entry, message_state(session, message))
+    withdrawn = tuple(f"{code} – {name}, phiên bản {version}" for _, code, name, version in current)
+    return ReopenResult(previous, withdrawn)

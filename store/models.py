@@ -33,12 +33,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from store.types import UTCDateTime
 
 __all__ = [
+    "AUDIT_ACTIONS",
     "OUTBOX_STATUSES",
     "OUTCOMES",
     "ROUND_KINDS",
     "UNIT_KINDS",
     "UNIT_KIND_LABELS",
     "Attachment",
+    "AuditEntry",
     "Base",
     "FormValue",
     "InboundMessage",
@@ -50,6 +52,7 @@ __all__ = [
     "Round",
     "RoundTarget",
     "Submission",
+    "SupersededRow",
     "Unit",
     "UnitAddress",
     "UnitAlias",
@@ -74,6 +77,8 @@ OUTCOMES: tuple[str, ...] = (
 # "sending": claimed by one sender (claimed_by, claimed_at) between its claim and the SMTP
 # server's answer; a claim whose sender died is handed back to "pending" (service.outbox).
 OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sending", "sent", "failed")
+# What a person did to a message in review (service.quarantine), as the audit trail names it.
+AUDIT_ACTIONS: tuple[str, ...] = ("assign", "reject", "reopen", "remember-address")
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -483,3 +488,58 @@ class Notice(Base):
     digest_key: Mapped[str | None] = mapped_column(index=True)
 
     inbound_message: Mapped[InboundMessage] = relationship()
+
+
+class AuditEntry(Base):
+    """One review action by a person: who, when, on which message, the state before and after.
+
+    Written in the same transaction as the action and never changed afterwards, so "who moved
+    this report to another unit, and what was it before" has an answer. `before`/`after` are
+    JSON objects (service.audit.message_state).
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (_one_of("action", AUDIT_ACTIONS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str]  # the OS user at the CLI (or --as / BAOCAO_USER), a web board's login
+    action: Mapped[str]
+    inbound_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id"), index=True
+    )
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)  # the reason a person gave
+
+
+class SupersededRow(Base):
+    """A row a review took out of the count without deleting it.
+
+    Exactly one of: a submission withdrawn when its message was reopened (status, reminders and
+    summaries skip it), or a file or problem of an earlier recording of a message that a review
+    recorded again. `audit_entry_id` is the action that did it. Assigning a reopened message
+    back to the unit and round it was withdrawn from puts that recording back: its rows here get
+    `restored_by_id` (the database allows one submission per message, unit and round).
+    """
+
+    __tablename__ = "superseded_rows"
+    __table_args__ = (
+        CheckConstraint(
+            "(CASE WHEN submission_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN attachment_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN problem_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_row",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_entry_id: Mapped[int] = mapped_column(ForeignKey("audit_entries.id"), index=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    attachment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attachments.id", ondelete="CASCADE"), index=True
+    )
+    problem_id: Mapped[int | None] = mapped_column(
+        ForeignKey("problems.id", ondelete="CASCADE"), index=True
+    )
+    restored_by_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entries.id"))

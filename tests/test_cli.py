@@ -77,6 +77,7 @@ def test_whole_loop_through_the_command_line(
                 "--kind", "plan", "--within-working-days", "3", "--from", issued, password=pw)
     assert added.returncode == 0, added.stderr
     assert "hạn cuối hết ngày" in added.stdout
+    assert "chủ đề “dan chu”" in added.stdout and "KẾ HOẠCH (KH)" in added.stdout
 
     unit = DISTRICT_UNITS[1]
     now = datetime.now(UTC)
@@ -94,10 +95,10 @@ def test_whole_loop_through_the_command_line(
     status = run(config, "status", "KH-DCCS", "--json", password=pw)
     assert status.returncode == 0, status.stderr
     data = json.loads(status.stdout)
-    assert data["counts"] == {"owed": 5, "on_time": 0, "late": 1, "missing": 4}
+    assert data["counts"] == {"owed": 5, "on_time": 0, "late": 1, "unreadable": 0, "missing": 4}
     row = next(u for u in data["units"] if u["unit_code"] == unit.code)
     assert row["status"] == "late" and row["days_late"] >= 1 and row["versions"] == 1
-    assert row["files"] == [f"Báo cáo dân chủ cơ sở - {unit.name}.docx"]
+    assert row["files"] == [f"Kế hoạch dân chủ cơ sở - {unit.name}.docx"]
     assert datetime.fromisoformat(row["received_at"]).tzinfo is not None
 
     table = run(config, "status", "KH-DCCS", password=pw)
