@@ -20,6 +20,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
@@ -31,7 +32,7 @@ fuzz: $(STAMP)
 		-p no:cacheprovider --hypothesis-show-statistics
 
 demo: $(STAMP)
-	$(PY) -m service.demo
+	$(PY) -m devtools.demo
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -40,17 +40,17 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from baocao.config.context import App
+from baocao.intake import poll as pipeline
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.rules.deadlines import DeadlineRule
 from bench.run import INBOX_ADDRESS, ROUND_CODE, ROUND_TITLE, append_all, table, unit_messages
+from devtools.embedded_imap import PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import XLSX_TYPE, SampleFile, sample_form, unit_email
+from devtools.seed import DISTRICT_UNITS
 from mailer.inbox import ImapSettings
 from parsers.others import find_soffice
-from service import pipeline
-from service.bootstrap import App
-from service.deadlines import DeadlineRule
-from service.embedded_imap import PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.rounds import RoundSpec, add_round
-from service.samples import XLSX_TYPE, SampleFile, sample_form, unit_email
-from service.seed import DISTRICT_UNITS
 from tests.support import make_app, seed_units
 
 WHEN = datetime(2025, 5, 20, 2, tzinfo=UTC)
@@ -119,7 +119,7 @@ def big_sheet(unit_name: str) -> SampleFile:
 
 def old_doc(soffice: str) -> SampleFile | None:
     """A real .doc made by LibreOffice from a sample report."""
-    from service.samples import sample_report
+    from devtools.samples import sample_report
 
     report = sample_report(DISTRICT_UNITS[1].name, ROUND_TITLE, WHEN, 1)
     with tempfile.TemporaryDirectory() as tmp:

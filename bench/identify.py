@@ -1,9 +1,9 @@
 """Benchmark: identifying the unit of a mail when the address is not registered.
 
 At the size of a large province (3,321 units, each with a name, a short name and sometimes an
-alias), the letterhead match (`service.attribution.match_documents`: name_key + rapidfuzz over
+alias), the letterhead match (`baocao.rules.sender.match_documents`: name_key + rapidfuzz over
 every unit) is timed against the address lookup that decides for registered senders
-(`service.matching.identify_unit`) on the same units, in the same run. Also: the per-message
+(`baocao.rules.values.identify_unit`) on the same units, in the same run. Also: the per-message
 trust work (forward unwrapping + Authentication-Results) against `parse_envelope` of the same
 message. Printed, never asserted.
 
@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from baocao.rules.sender import Thresholds, match_documents
+from baocao.rules.values import UnitInfo, identify_unit
+from devtools.samples import sample_report, unit_email
 from mailer.authresults import forgery_reason, read_auth_results
 from mailer.forward import unwrap_forward
 from mailer.message import parse_envelope
-from service.attribution import Thresholds, match_documents
-from service.matching import UnitInfo, identify_unit
-from service.samples import sample_report, unit_email
 
 UNITS = 3321
 KINDS = ("xã", "phường", "thị trấn")

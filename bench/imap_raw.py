@@ -39,7 +39,7 @@ def raw_fetch_all(settings: ImapSettings) -> tuple[int, float]:
 
 
 if __name__ == "__main__":
-    from service.embedded_imap import PymapServer
+    from devtools.embedded_imap import PymapServer
 
     with PymapServer() as server:
         for n in range(200):

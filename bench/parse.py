@@ -4,7 +4,7 @@ Run from the repository root:  .venv/bin/python bench/parse.py [--quick]
 (bench/run.py calls `main(quick)` at the end of its own run.)
 
 3. Parse time per file (median of N after a warm-up): `extract`, `read_admin_metadata`,
-   `read_form`, `read_attachment` (directly and through `service.sandbox.run_limited`, as the
+   `read_form`, `read_attachment` (directly and through `baocao.intake.sandbox.run_limited`, as the
    pipeline calls it) on a 3-page .docx report, the filled data form and a 3,000 x 12 .xlsx, vs
    opening the zip and iterparsing the XML parts our reader reads, counting elements and nothing
    else. python-docx / openpyxl read-only are shown for context. Goal: read_form <= 3x raw.
@@ -46,16 +46,16 @@ import openpyxl
 from docx.shared import Cm
 from lxml import etree  # type: ignore[import-untyped]
 
+from baocao.intake.sandbox import run_limited
+from baocao.reports.form_template import shipped_spec
+from devtools.samples import report_docx, sample_form
+from devtools.seed import DISTRICT_UNITS
 from parsers.admin import read_admin_metadata
 from parsers.extract import extract
 from parsers.forms import read_form
 from parsers.reading import read_attachment
 from parsers.safety import Limits
 from parsers.types import ParsedFile
-from service.form_template import shipped_spec
-from service.samples import report_docx, sample_form
-from service.sandbox import run_limited
-from service.seed import DISTRICT_UNITS
 
 ROUND_TITLE = "Báo cáo 6 tháng đầu năm 2025 về thực hiện dân chủ ở cơ sở"
 FORM_GOAL = 3.0  # read_form <= 3x the raw pass
@@ -117,7 +117,7 @@ _FILLER = (
 
 
 def report_3_pages(seed: int = 7) -> bytes:
-    """`service.samples.sample_report`'s letterhead and body, plus sections to fill ~3 pages."""
+    """`devtools.samples.sample_report`'s letterhead and body, plus sections to fill ~3 pages."""
     unit = next(u for u in DISTRICT_UNITS if u.name.startswith("UBND"))
     rng = random.Random(seed)
     body = [

@@ -41,27 +41,27 @@ if str(ROOT) not in sys.path:
 
 from imapclient import IMAPClient
 
+from baocao.config.context import App
+from baocao.intake.poll import PollReport, poll_once
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.rules.deadlines import DeadlineRule
 from bench.imap_raw import raw_fetch_all
-from mailer.inbox import ImapSettings
-from service.bootstrap import App
-from service.deadlines import DeadlineRule
-from service.embedded_imap import (
+from devtools.embedded_imap import (
     DovecotServer,
     ImapTestServer,
     PymapServer,
     _dovecot_binary,
     dovecot_unavailable_reason,
 )
-from service.embedded_smtp import CapturingSmtpServer
-from service.pipeline import PollReport, poll_once
-from service.rounds import RoundSpec, add_round
-from service.samples import SampleFile, sample_form, sample_report, unit_email
-from service.seed import DISTRICT_UNITS
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import SampleFile, sample_form, sample_report, unit_email
+from devtools.seed import DISTRICT_UNITS
+from mailer.inbox import ImapSettings
 from tests.support import INBOX_ADDRESS, make_app, seed_units
 
 ROUND_CODE = "BC6T-2025"
 ROUND_TITLE = "Báo cáo 6 tháng đầu năm 2025 về thực hiện dân chủ ở cơ sở"
-OUR_PACKAGES = tuple(str(ROOT / p) + os.sep for p in ("mailer", "parsers", "service", "store"))
+OUR_PACKAGES = tuple(str(ROOT / p) + os.sep for p in ("mailer", "parsers", "baocao", "store"))
 APPEND_BATCH = 200  # messages per MULTIAPPEND when loading a mailbox
 
 Message = tuple[bytes, datetime]

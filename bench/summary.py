@@ -31,18 +31,19 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import event, insert, select
 
-from parsers.forms import FormSpec, load_spec
-from service.config import OfficeSettings
-from service.matching import RoundInfo, UnitInfo
-from service.status import SubmissionFacts, build_status, round_status
-from service.summaries import build_report, build_workbook
-from service.summary_data import (
+from baocao.config.settings import OfficeSettings
+from baocao.reports.data import (
     DocumentRef,
     ProblemEntry,
     SummaryData,
     UnitSummary,
     load_summary_data,
+    round_status,
 )
+from baocao.reports.summaries import build_report, build_workbook
+from baocao.rules.status import SubmissionFacts, build_status
+from baocao.rules.values import RoundInfo, UnitInfo
+from parsers.forms import FormSpec, load_spec
 from store.db import make_engine, session_factory, upgrade
 from store.models import (
     UNIT_KIND_LABELS,

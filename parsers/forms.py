@@ -39,10 +39,11 @@ the column headed "Số liệu"/"Số lượng"/"Kết quả"/"Giá trị" when 
 otherwise the first number-like cell to the right of the code/label (parsers.numbers rules).
 The .xlsx is read from the raw XML through the safe readers (never openpyxl: a declared
 dimension or a far cell would make it allocate gigabytes, FINDINGS.md). Older formats (.xls,
-.ods, .doc, .rtf, .odt) are read from LibreOffice's .xlsx/.docx of them (service.prepare), which
-keeps sheet names and cell positions: places still name the sender's own cells. Labels typed in
-TCVN3/VNI are decoded, by their font in Word (parsers.extract.word_events), else by judging all
-text cells of the file together (an old sheet keeps no usable font name).
+.ods, .doc, .rtf, .odt) are read from LibreOffice's .xlsx/.docx of them
+(baocao.intake.prepare), which keeps sheet names and cell positions: places still name the
+sender's own cells. Labels typed in TCVN3/VNI are decoded, by their font in Word
+(parsers.extract.word_events), else by judging all text cells of the file together (an old
+sheet keeps no usable font name).
 """
 
 from __future__ import annotations

@@ -570,7 +570,7 @@ def _run_soffice(
             stderr=subprocess.PIPE,
             env=env,
             # Its own process group, so a kill on our deadline reaches its children; the same
-            # session, so a sandbox around us (service.sandbox) still kills it with us.
+            # session, so a sandbox around us (baocao.intake.sandbox) still kills it with us.
             process_group=0,
         )
     except OSError:
@@ -737,7 +737,7 @@ def read_docs(
     a note. The pipeline reads every legacy format, letterhead included, through
     parsers.reading.read_converted.
 
-    Meant to run inside service.sandbox.run_limited, once per message: the arguments and the
+    Meant to run inside baocao.intake.sandbox.run_limited, once per message: the arguments and the
     result pickle, and soffice, its children and the reading all stay under the sandbox's
     deadline and memory cap.
     """

@@ -70,7 +70,7 @@ def read_converted(
     recognise as plain text (a damaged .xls becomes a one-column CSV import), so prepare
     converts an .xls only once xlrd has read it.
 
-    Meant to run inside service.sandbox.run_limited, once per message: the arguments and the
+    Meant to run inside baocao.intake.sandbox.run_limited, once per message: the arguments and the
     result pickle, and soffice, its children and the reading all stay under the sandbox's
     deadline and memory cap.
     """

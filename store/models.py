@@ -75,9 +75,9 @@ OUTCOMES: tuple[str, ...] = (
     "failed",
 )
 # "sending": claimed by one sender (claimed_by, claimed_at) between its claim and the SMTP
-# server's answer; a claim whose sender died is handed back to "pending" (service.outbox).
+# server's answer; a claim whose sender died is handed back to "pending" (baocao.outbound.outbox).
 OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sending", "sent", "failed")
-# What a person did to a message in review (service.quarantine), as the audit trail names it.
+# What a person did to a message in review (baocao.intake.review), as the audit trail names it.
 AUDIT_ACTIONS: tuple[str, ...] = ("assign", "reject", "reopen", "remember-address")
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -289,7 +289,7 @@ class InboundMessage(Base):
     pending_action: Mapped[str | None] = mapped_column(index=True)
     action_done_at: Mapped[datetime | None]
     # sha256 of what the mail says (normalised body text, decoded attachments): the same mail
-    # re-encoded by a mailbox migration has the same key (service.dedup).
+    # re-encoded by a mailbox migration has the same key (baocao.rules.dedup).
     content_key: Mapped[str | None]
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
@@ -473,7 +473,8 @@ class Outbox(Base):
 
 class Notice(Base):
     """Something Nội vụ must be told about one message (a suspected forgery, an address no unit
-    registered…); notices go out as one digest per poll, not one mail each (service.notices)."""
+    registered…); notices go out as one digest per poll, not one mail each
+    (baocao.outbound.notices)."""
 
     __tablename__ = "notices"
 
@@ -495,7 +496,7 @@ class AuditEntry(Base):
 
     Written in the same transaction as the action and never changed afterwards, so "who moved
     this report to another unit, and what was it before" has an answer. `before`/`after` are
-    JSON objects (service.audit.message_state).
+    JSON objects (store.audit.message_state).
     """
 
     __tablename__ = "audit_entries"

@@ -25,13 +25,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from baocao.config.context import App
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import sample_report, unit_email
+from devtools.seed import DISTRICT_UNITS
 from mailer.inbox import ImapSettings
-from service.bootstrap import App
-from service.deadlines import DeadlineRule
-from service.embedded_smtp import CapturingSmtpServer
-from service.rounds import RoundSpec, add_round
-from service.samples import sample_report, unit_email
-from service.seed import DISTRICT_UNITS
 from store.models import InboundMessage, Outbox, Submission
 
 ROUND = "BC-CRASH"
@@ -119,7 +119,7 @@ class Trials:
 
 
 def _command(config: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "service.cli", "--config", str(config), *args]
+    return [sys.executable, "-m", "baocao.app.cli", "--config", str(config), *args]
 
 
 def run_trials(
@@ -129,7 +129,7 @@ def run_trials(
 ) -> Trials:
     """Start `baocao run`, SIGKILL it after a random delay; `trials` times.
 
-    With `points` (service/crashpoints.py), trial i also dies at the N-th pass through
+    With `points` (store/crashpoints.py), trial i also dies at the N-th pass through
     points[i % len(points)] (N drawn from the seed), whichever comes first: kills then land
     exactly between a commit and its post-action, or an SMTP 250 and its "sent".
     `before(i)` runs before trial i (mail keeps arriving while the service is down);

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.embedded_imap import (
+from devtools.embedded_imap import (
     DovecotServer,
     ImapTestServer,
     PymapServer,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.embedded_smtp import CapturingSmtpServer
+from devtools.embedded_smtp import CapturingSmtpServer
 
 
 @pytest.fixture

@@ -32,13 +32,13 @@ if str(REPO) not in sys.path:  # run as a script
 
 from sqlalchemy import select  # noqa: E402
 
+from baocao.config.context import App  # noqa: E402
+from baocao.intake.poll import Snapshot, process_message  # noqa: E402
+from baocao.registry.rounds import RoundSpec, add_round  # noqa: E402
+from baocao.registry.snapshots import load_rounds, load_units  # noqa: E402
+from baocao.rules.deadlines import DeadlineRule  # noqa: E402
 from mailer.inbox import FetchedMessage, ImapSettings  # noqa: E402
 from mailer.smtp import SmtpSettings  # noqa: E402
-from service.bootstrap import App  # noqa: E402
-from service.deadlines import DeadlineRule  # noqa: E402
-from service.pipeline import Snapshot, process_message  # noqa: E402
-from service.rounds import RoundSpec, add_round  # noqa: E402
-from service.snapshots import load_rounds, load_units  # noqa: E402
 from store.models import Attachment, InboundMessage, Problem  # noqa: E402
 from tests.support import make_app, seed_units  # noqa: E402
 

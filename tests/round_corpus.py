@@ -10,9 +10,9 @@ report's subject, a mail before its round opened, a bundle of two rounds, forms 
 .rtf and .docx typed in TCVN3 and VNI (one TCVN3 letter saved as .doc), a broken download.
 
 Documents: python-docx (the NĐ 30 letter of tests/data/admin/make_fixtures.py), openpyxl (the
-shipped Biểu 01 filled as service.samples fills it); every legacy file is that document saved by
+shipped Biểu 01 filled as devtools.samples fills it); every legacy file is that document saved by
 LibreOffice (one run per format, tests.test_formats_files.save_as). Mails: the stdlib generator
-in the styles of Gmail and Outlook (service.samples.unit_email).
+in the styles of Gmail and Outlook (devtools.samples.unit_email).
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ from decimal import Decimal
 
 import docx
 
-from parsers.legacy import unicode_to_tcvn3
-from parsers.vntext import fold
-from service.samples import (
+from devtools.samples import (
     DOCX_TYPE,
     XLSX_TYPE,
     SampleFile,
@@ -36,7 +34,9 @@ from service.samples import (
     scanned_pdf,
     unit_email,
 )
-from service.seed import DISTRICT_UNITS, SeedUnit
+from devtools.seed import DISTRICT_UNITS, SeedUnit
+from parsers.legacy import unicode_to_tcvn3
+from parsers.vntext import fold
 from tests.test_formats_files import form_docx, in_legacy_fonts, official_docx, save_as
 
 INBOX = "baocao@noivu.example.vn"

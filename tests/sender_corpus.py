@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from service.samples import SampleFile, sample_form
+from devtools.samples import SampleFile, sample_form
 from tests.trust_corpus import (
     AUTHSERV,
     INBOX,

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import openpyxl
 
+from baocao.config.context import App, Clock, build_app, utc_now
+from baocao.config.settings import IntakeSettings, OfficeSettings, Settings
+from baocao.registry.units import import_units, read_unit_sheet
+from devtools.seed import DISTRICT_UNITS, SeedUnit, units_sheet_rows
 from mailer.inbox import ImapSettings
 from mailer.smtp import SmtpSettings
-from service.bootstrap import App, Clock, build_app, utc_now
-from service.config import IntakeSettings, OfficeSettings, Settings
-from service.seed import DISTRICT_UNITS, SeedUnit, units_sheet_rows
-from service.units import import_units, read_unit_sheet
 
 OFFICE = OfficeSettings(
     name="Phòng Nội vụ huyện Tân Hưng",

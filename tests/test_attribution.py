@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.attribution import Thresholds, match_documents, match_name
-from service.matching import UnitInfo
+from baocao.rules.sender import Thresholds, match_documents, match_name
+from baocao.rules.values import UnitInfo
 
 UNITS = (
     UnitInfo(1, "xa-an-binh", "UBND xã An Bình", "Xã An Bình", "xa", ("ubnd@anbinh.vn",),

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from baocao.config.context import App
+from baocao.outbound.bounces import BounceInfo, bounce_details, record_bounce
+from devtools.seed import DISTRICT_UNITS
 from mailer.compose import make_message_id
 from mailer.inbox import ImapSettings
 from mailer.message import parse_envelope
 from mailer.smtp import SmtpSettings
-from service.bootstrap import App
-from service.bounces import BounceInfo, bounce_details, record_bounce
-from service.seed import DISTRICT_UNITS
 from store.models import Outbox
 from tests.support import make_app, seed_units
 

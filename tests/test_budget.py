@@ -14,15 +14,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from service.bootstrap import App
-from service.deadlines import DeadlineRule
-from service.embedded_imap import PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.pipeline import poll_once
-from service.prepare import Budget
-from service.rounds import RoundSpec, add_round
-from service.samples import SampleFile, sample_form, unit_email
-from service.seed import DISTRICT_UNITS
+from baocao.config.context import App
+from baocao.intake.poll import poll_once
+from baocao.intake.prepare import Budget
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_imap import PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import SampleFile, sample_form, unit_email
+from devtools.seed import DISTRICT_UNITS
 from store.models import Attachment, FormValue, Problem
 from tests.support import INBOX_ADDRESS, make_app, seed_units
 from tests.test_formats_files import COPY, _fake_by_target

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.calendar import (
+from baocao.rules.calendar import (
     CONFIGURED_DAY_OFF,
     SATURDAY,
     SUNDAY,

@@ -1,4 +1,5 @@
-"""service.cells: outside text is stored as text, never as a formula, whatever it contains."""
+"""baocao.reports.cells: outside text is stored as text, never as a formula, whatever it
+contains."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from lxml import etree  # type: ignore[import-untyped]  # no stubs in the venv
 from openpyxl.utils.escape import unescape
 
-from service.cells import (
+from baocao.reports.cells import (
     FORMULA_STARTS,
     QUOTE,
     REPLACEMENT,
@@ -30,7 +31,7 @@ NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 
 
 def _xml_char(ch: str) -> bool:
-    """XML 1.0's Char production, written out independently of service.cells."""
+    """XML 1.0's Char production, written out independently of baocao.reports.cells."""
     n = ord(ch)
     return n in (0x9, 0xA, 0xD) or 0x20 <= n <= 0xD7FF or 0xE000 <= n <= 0xFFFD or n >= 0x10000
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from service.calendar import TZ
-from service.embedded_imap import PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.samples import sample_report, unit_email
-from service.seed import DISTRICT_UNITS
+from baocao.rules.calendar import TZ
+from devtools.embedded_imap import PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import sample_report, unit_email
+from devtools.seed import DISTRICT_UNITS
 from tests.support import units_xlsx
 
-BAOCAO = [sys.executable, "-m", "service.cli"]
+BAOCAO = [sys.executable, "-m", "baocao.app.cli"]
 
 
 def write_config(tmp_path: Path, imap: PymapServer, smtp: CapturingSmtpServer) -> Path:

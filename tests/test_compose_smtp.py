@@ -9,11 +9,11 @@ from email.message import EmailMessage
 
 import pytest
 
+from devtools.embedded_smtp import CapturingSmtpServer
 from mailer.compose import OutgoingMail, build_message, make_message_id
 from mailer.errors import PermanentMailError, TransientMailError
 from mailer.message import parse_envelope
 from mailer.smtp import SmtpSender, SmtpSettings
-from service.embedded_smtp import CapturingSmtpServer
 
 NOW = datetime(2024, 4, 5, 2, 0, tzinfo=UTC)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from service.embedded_imap import ImapTestServer
-from service.embedded_smtp import CapturingSmtpServer
+from devtools.embedded_imap import ImapTestServer
+from devtools.embedded_smtp import CapturingSmtpServer
 from store.models import InboundMessage, Outbox, Submission
 from tests.crash_harness import (
     PASSWORD_ENV,
@@ -51,7 +51,7 @@ def test_services_and_a_cron_poll_send_each_acknowledgement_once(
     config = write_config(tmp_path, db_url, crash_imap.settings(), smtp_server)
     env = {**os.environ, PASSWORD_ENV: crash_imap.password}
     env.pop("BAOCAO_CRASH_AT", None)
-    base = [sys.executable, "-m", "service.cli", "--config", str(config)]
+    base = [sys.executable, "-m", "baocao.app.cli", "--config", str(config)]
     services = [subprocess.Popen([*base, "run"], env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True) for _ in range(count)]
     stop = threading.Event()

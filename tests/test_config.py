@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.config import ConfigError, load_settings
+from baocao.config.settings import ConfigError, load_settings
 
 GOOD = """
 [office]

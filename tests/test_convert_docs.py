@@ -9,11 +9,11 @@ import subprocess
 import docx
 import pytest
 
+from baocao.intake.sandbox import Limits, run_limited
 from parsers.extract import extract
 from parsers.others import find_soffice, read_docs
 from parsers.safety import Limits as ParseLimits
 from parsers.types import ParsedFile
-from service.sandbox import Limits, run_limited
 
 SOFFICE = find_soffice()
 pytestmark = pytest.mark.skipif(

@@ -28,6 +28,8 @@ import docx
 import pytest
 
 import parsers.others as others
+from baocao.app.doctor import _libreoffice_check
+from baocao.intake.sandbox import Limits, run_limited
 from parsers.extract import extract
 from parsers.others import (
     ISOLATION_NETNS,
@@ -39,8 +41,6 @@ from parsers.others import (
     read_docs,
 )
 from parsers.safety import Limits as ParseLimits
-from service.doctor import _libreoffice_check
-from service.sandbox import Limits, run_limited
 
 SOFFICE = find_soffice()
 needs_soffice = pytest.mark.skipif(
@@ -304,7 +304,7 @@ def test_profile_settings_alone_send_no_request(
 def test_read_docs_in_the_sandbox_sends_no_request(
     server: CountingServer, linked_docs: list[tuple[str, bytes]]
 ) -> None:
-    """As the pipeline runs it: one read_docs per message inside service.sandbox."""
+    """As the pipeline runs it: one read_docs per message inside baocao.intake.sandbox."""
     read = functools.partial(read_docs, soffice=SOFFICE, timeout=GUARD_SECONDS, read_docx=extract)
     server.reset()
     outcome = run_limited(read, linked_docs, ParseLimits(), limits=Limits(seconds=GUARD_SECONDS))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from service.embedded_imap import ImapTestServer
-from service.embedded_smtp import CapturingSmtpServer
+from devtools.embedded_imap import ImapTestServer
+from devtools.embedded_smtp import CapturingSmtpServer
 from tests.crash_harness import (
     check,
     finish,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.calendar import TZ, WorkCalendar, from_config
-from service.deadlines import (
+from baocao.rules.calendar import TZ, WorkCalendar, from_config
+from baocao.rules.deadlines import (
     DeadlineRule,
     Timeliness,
     deadline_end,

@@ -18,7 +18,7 @@ import pytest
 def test_demo_runs_and_writes_its_results(tmp_path: Path) -> None:
     out = tmp_path / "demo-output"
     result = subprocess.run(
-        [sys.executable, "-m", "service.demo", "--out", str(out)],
+        [sys.executable, "-m", "devtools.demo", "--out", str(out)],
         capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "COLUMNS": "200"},
     )

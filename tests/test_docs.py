@@ -6,15 +6,15 @@ import re
 import tomllib
 from pathlib import Path
 
-from service.cli import cli
-from service.config import parse_settings
+from baocao.app.cli import cli
+from baocao.config.settings import parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def config_keys() -> set[str]:
-    source = (ROOT / "service" / "config.py").read_text(encoding="utf-8")
+    source = (ROOT / "baocao" / "config" / "settings.py").read_text(encoding="utf-8")
     keys = set()
     pattern = r"r\.(text|integer|integers|choice|str_list|dates|secret)\(\s*\"([a-z_.]+)\""
     for method, key in re.findall(pattern, source):

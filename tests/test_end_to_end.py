@@ -16,16 +16,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from service.bootstrap import App
-from service.deadlines import DeadlineRule
-from service.embedded_imap import ImapTestServer, PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.outbox import send_pending
-from service.pipeline import poll_once
-from service.rounds import RoundSpec, add_round
-from service.samples import SampleFile, sample_form, sample_report, scanned_pdf, unit_email
-from service.seed import DISTRICT_UNITS
-from service.status import round_status
+from baocao.config.context import App
+from baocao.intake.poll import poll_once
+from baocao.outbound.outbox import send_pending
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.reports.data import round_status
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_imap import ImapTestServer, PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import SampleFile, sample_form, sample_report, scanned_pdf, unit_email
+from devtools.seed import DISTRICT_UNITS
 from store.models import InboundMessage, Outbox, Problem, Submission
 from tests.support import INBOX_ADDRESS, make_app, seed_units
 

@@ -2,7 +2,7 @@
 vanished database, short write transactions, a lease kept by time.
 
 Kills land exactly between two side effects through the named crash points
-(service/crashpoints.py, BAOCAO_CRASH_AT) of the real `baocao` command, on real servers.
+(store/crashpoints.py, BAOCAO_CRASH_AT) of the real `baocao` command, on real servers.
 """
 
 from __future__ import annotations
@@ -26,20 +26,21 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
+from baocao.app.doctor import run_checks
+from baocao.app.runner import Service
+from baocao.config.context import App
+from baocao.intake import poll as pipeline
+from baocao.intake import prepare
+from baocao.intake.poll import PollerBusy, poll_once
+from baocao.outbound.outbox import send_pending
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_imap import ImapTestServer, PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import sample_form, sample_report, unit_email
+from devtools.seed import DISTRICT_UNITS
 from mailer.errors import MailerError
 from mailer.inbox import Inbox
-from service import pipeline, prepare
-from service.bootstrap import App
-from service.deadlines import DeadlineRule
-from service.doctor import run_checks
-from service.embedded_imap import ImapTestServer, PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.outbox import send_pending
-from service.pipeline import PollerBusy, poll_once
-from service.rounds import RoundSpec, add_round
-from service.runner import Service
-from service.samples import sample_form, sample_report, unit_email
-from service.seed import DISTRICT_UNITS
 from store.models import InboundMessage, Outbox, Submission
 from tests.crash_harness import PASSWORD_ENV, seen_message_ids, write_config
 from tests.support import INBOX_ADDRESS, make_app, seed_units, wait_until
@@ -76,7 +77,7 @@ def cli(config: Path, password: str, *args: str, crash_at: str | None = None
     env.pop("BAOCAO_CRASH_AT", None)
     if crash_at:
         env["BAOCAO_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-m", "service.cli", "--config", str(config), *args],
+    return subprocess.run([sys.executable, "-m", "baocao.app.cli", "--config", str(config), *args],
                           env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -258,7 +259,7 @@ def test_a_deleted_sqlite_file_stops_the_service_loudly(
     env = {**os.environ, PASSWORD_ENV: pymap_server.password}
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "--config", str(config), "run"],
+            [sys.executable, "-m", "baocao.app.cli", "--config", str(config), "run"],
             env=env, stdout=log, stderr=log)
     try:
         wait_until(lambda: "đang chạy" in log_path.read_text(encoding="utf-8")

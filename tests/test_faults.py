@@ -20,17 +20,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from baocao.app.runner import Service
+from baocao.config.context import App
+from baocao.intake.poll import poll_once
+from baocao.outbound.outbox import send_pending
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_imap import ImapTestServer, PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import sample_report, unit_email
+from devtools.seed import DISTRICT_UNITS
 from mailer.errors import MailerError
-from service.bootstrap import App
-from service.deadlines import DeadlineRule
-from service.embedded_imap import ImapTestServer, PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.outbox import send_pending
-from service.pipeline import poll_once
-from service.rounds import RoundSpec, add_round
-from service.runner import Service
-from service.samples import sample_report, unit_email
-from service.seed import DISTRICT_UNITS
 from store.models import InboundMessage, Outbox
 from tests.fixtures_db import PG_URL
 from tests.support import make_app, seed_units, wait_until

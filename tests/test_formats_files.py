@@ -2,7 +2,7 @@
 one batch per message (parsers.others.convert_with_soffice, parsers.reading.read_converted).
 
 The legacy files are real: built with python-docx/openpyxl (the shipped Biểu 01 filled as
-service.samples fills it, a NĐ 30 letter from tests/data/admin/make_fixtures.py), then saved by
+devtools.samples fills it, a NĐ 30 letter from tests/data/admin/make_fixtures.py), then saved by
 LibreOffice as a clerk's office suite would save them. They are made once per test session
 (`saved`, `converted`) and shared with tests/test_formats_*.py. Batching, naming and deadlines
 are checked with a fake `soffice` (tests/test_others.py), which also counts the runs.
@@ -25,6 +25,10 @@ import docx
 import openpyxl
 import pytest
 
+from baocao.intake.sandbox import Limits as SandboxLimits
+from baocao.intake.sandbox import run_limited
+from baocao.reports.form_template import shipped_spec
+from devtools.samples import sample_figures, sample_form
 from parsers.detect import detect_kind
 from parsers.extract import KEPT_NOTE, extract
 from parsers.legacy import unicode_to_tcvn3, unicode_to_vni
@@ -32,10 +36,6 @@ from parsers.others import convert_with_soffice, find_soffice
 from parsers.reading import Reading, read_converted
 from parsers.safety import Limits
 from parsers.types import FileProblem
-from service.form_template import shipped_spec
-from service.samples import sample_figures, sample_form
-from service.sandbox import Limits as SandboxLimits
-from service.sandbox import run_limited
 from tests.test_others import _fake_soffice
 
 SOFFICE = find_soffice()

@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import pytest
 
+from baocao.reports.form_template import shipped_spec
+from devtools.samples import sample_figures
 from parsers.forms import FORM_NOT_NUMBER, FormResult, read_form
 from parsers.legacy import unicode_to_tcvn3, unicode_to_vni
-from service.form_template import shipped_spec
-from service.samples import sample_figures
 from tests.test_formats_files import (
     converted,
     form_docx,

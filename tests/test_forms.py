@@ -12,6 +12,15 @@ import docx
 import openpyxl
 import pytest
 
+from baocao.reports.form_template import (
+    FORM_CODE_NAME,
+    LISTS_SHEET,
+    META_SHEET,
+    build_form_template,
+    form_template_command,
+    shipped_spec,
+)
+from devtools.samples import form_xlsx
 from parsers.forms import (
     FORM_MISSING_VALUE,
     FORM_NOT_NUMBER,
@@ -24,15 +33,6 @@ from parsers.forms import (
 )
 from parsers.safety import Limits
 from parsers.types import FileProblem
-from service.form_template import (
-    FORM_CODE_NAME,
-    LISTS_SHEET,
-    META_SHEET,
-    build_form_template,
-    form_template_command,
-    shipped_spec,
-)
-from service.samples import form_xlsx
 
 DATA = Path(__file__).parent / "data" / "forms"
 UNITS = ("UBND xã Tân Hưng", "UBND xã Vĩnh Lợi", "UBND phường 1")

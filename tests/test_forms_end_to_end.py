@@ -15,13 +15,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from service.deadlines import DeadlineRule
-from service.embedded_imap import PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.outbox import send_pending
-from service.pipeline import poll_once
-from service.rounds import RoundSpec, add_round
-from service.samples import (
+from baocao.intake.poll import poll_once
+from baocao.outbound.outbox import send_pending
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_imap import PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import (
     XLSX_TYPE,
     SampleFile,
     sample_figures,
@@ -29,7 +29,7 @@ from service.samples import (
     sample_report,
     unit_email,
 )
-from service.seed import DISTRICT_UNITS
+from devtools.seed import DISTRICT_UNITS
 from store.models import Attachment, FormValue, Problem, Submission
 from tests.support import INBOX_ADDRESS, make_app, seed_units
 

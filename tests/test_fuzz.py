@@ -30,6 +30,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import parsers.admin
+from baocao.registry.forms import load_form_spec
+from devtools.samples import SampleFile, unit_email
 from mailer.authresults import MAX_RESULTS, forgery_reason, read_auth_results
 from mailer.forward import MAX_LINKS, document_links, unwrap_forward
 from mailer.message import MAX_BODY_CHARS, MAX_FILENAME_CHARS, MAX_REFERENCES, parse_envelope
@@ -39,8 +41,6 @@ from parsers.others import _pdf_date
 from parsers.reading import read_attachment
 from parsers.safety import Limits, UnsafeFileError
 from parsers.types import KINDS, PROBLEM_CODES, FileProblem
-from service.forms import load_form_spec
-from service.samples import SampleFile, unit_email
 from tests.fuzz import strategies as fs
 
 PROFILE = os.environ.get("BAOCAO_FUZZ", "default")
@@ -325,7 +325,7 @@ def test_envelope_round_trip(
         sent = [SampleFile(unicodedata.normalize("NFD", f.filename), f.content_type, f.data)
                 for f in sent]  # fmt: skip
     raw = unit_email(
-        # A long sender_name would trip service.samples itself (Header.encode() folds it).
+        # A long sender_name would trip devtools.samples itself (Header.encode() folds it).
         sender="VanThu@TanHung.gov.vn", sender_name="Văn thư", to="baocao@example.vn",
         subject=subject, body="Kính gửi", files=sent, date=RECEIVED, style=style,  # type: ignore[arg-type]
         message_id="<x@tanhung.gov.vn>",

@@ -29,9 +29,9 @@ import pytest
 from imapclient import IMAPClient
 from sqlalchemy import func, select
 
-from service.embedded_imap import PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.pipeline import poll_once
+from baocao.intake.poll import poll_once
+from devtools.embedded_imap import PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
 from store.archive import Archive
 from store.models import InboundMessage, MailboxState
 from tests.hostile_rss import (
@@ -125,7 +125,7 @@ def _look_for_escapes(root: Path, archive: Path) -> list[str]:
 
 def direct_run(root: Path, db_url: str, entries: list[Entry], large_dir: Path | None = None
                ) -> Run:
-    """Every input through service.pipeline.process_message, with the working directory inside
+    """Every input through baocao.intake.poll.process_message, with the working directory inside
     `root` (so a relative path written by mistake lands where it is looked for)."""
     passwd = Path("/etc/passwd").read_bytes() if Path("/etc/passwd").exists() else b""
     cwd = root / "cwd"

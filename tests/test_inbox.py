@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from devtools.embedded_imap import DovecotServer, ImapTestServer, PymapServer, free_port
 from mailer.errors import PermanentMailError, TransientMailError
 from mailer.inbox import (
     ImapSettings,
@@ -23,7 +24,6 @@ from mailer.inbox import (
     InboxConnectionError,
     parse_post_action,
 )
-from service.embedded_imap import DovecotServer, ImapTestServer, PymapServer, free_port
 
 ICT = timezone(timedelta(hours=7))
 FOLDER = "Đã xử lý"

@@ -17,8 +17,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from devtools.embedded_imap import ImapTestServer
 from mailer.inbox import ImapSettings, Inbox, InboxConnectionError, _Wire
-from service.embedded_imap import ImapTestServer
 from tests.tcp_proxy import TcpProxy
 from tests.test_inbox import Idler, IdleWatch, Spool, big_message, deliver, idling, make_raw
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import openpyxl
 
-from service.config import load_settings
-from service.doctor import Check, exit_status, run_checks
-from service.embedded_imap import PymapServer, free_port
-from service.embedded_smtp import CapturingSmtpServer
-from service.init import CONFIG_KEYS, init_office
-from service.units import UnitRow, read_unit_sheet
+from baocao.app.doctor import Check, exit_status, run_checks
+from baocao.app.init import CONFIG_KEYS, init_office
+from baocao.config.settings import load_settings
+from baocao.registry.units import UnitRow, read_unit_sheet
+from devtools.embedded_imap import PymapServer, free_port
+from devtools.embedded_smtp import CapturingSmtpServer
 from tests.test_cli import run, write_config
 from tests.test_docs import config_keys
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from baocao.rules.intake import FileReport, IntakeInput, Outcome, ProblemNote, decide
+from baocao.rules.values import RoundInfo, UnitInfo
+from devtools.samples import DOCX_TYPE, SampleFile, sample_report, unit_email
 from mailer.message import parse_envelope
 from parsers.extract import extract
-from service.intake import FileReport, IntakeInput, Outcome, ProblemNote, decide
-from service.matching import RoundInfo, UnitInfo
-from service.samples import DOCX_TYPE, SampleFile, sample_report, unit_email
 
 UNIT = UnitInfo(1, "xa-tan-hung", "UBND xã Tân Hưng", "Tân Hưng", "xa", ("vp@tanhung.vn",))
 ROUND = RoundInfo(7, "BC6T", "Báo cáo 6 tháng", "periodic", date(2025, 1, 1), date(2025, 5, 30),

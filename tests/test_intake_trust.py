@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from baocao.rules.intake import FileReport, Hold, IntakeInput, Outcome, decide, split
+from baocao.rules.sender import Thresholds
+from baocao.rules.values import RoundInfo, UnitInfo
+from devtools.samples import DOCX_TYPE, SampleFile, sample_report, unit_email
 from mailer.message import parse_envelope
 from parsers.admin import AdminMeta, read_admin_metadata
 from parsers.extract import extract
-from service.attribution import Thresholds
-from service.intake import FileReport, Hold, IntakeInput, Outcome, decide, split
-from service.matching import RoundInfo, UnitInfo
-from service.samples import DOCX_TYPE, SampleFile, sample_report, unit_email
 
 AN_BINH = UnitInfo(1, "xa-an-binh", "UBND xã An Bình", None, "xa", ("ubnd@anbinh.vn",))
 TAN_HA = UnitInfo(2, "xa-tan-ha", "UBND xã Tân Hà", None, "xa", ("ubnd@tanha.vn",))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.matching import UnitInfo, identify_unit
+from baocao.rules.values import UnitInfo, identify_unit
 
 TAN_HUNG = UnitInfo(1, "xa-tan-hung", "UBND xã Tân Hưng", "Tân Hưng", "xa",
                     ("vanphong@tanhung.vn",))

@@ -15,25 +15,24 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.bootstrap import App
-from service.deadlines import DeadlineRule
-from service.embedded_imap import PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.messages import (
+from baocao.config.context import App
+from baocao.intake.messages import (
     MessageQueryError,
     describe_message,
     detail_lines,
     list_messages,
 )
-from service.outbox import send_pending
-from service.pipeline import poll_once
-from service.quarantine import ReviewError, assign, list_held, reject, reopen
-from service.reminders import preview_reminders
-from service.rounds import RoundSpec, add_round
-from service.samples import sample_form, sample_report, unit_email
-from service.seed import DISTRICT_UNITS
-from service.status import UnknownRound, round_status
-from service.summary_data import load_summary_data
+from baocao.intake.poll import poll_once
+from baocao.intake.review import ReviewError, assign, list_held, reject, reopen
+from baocao.outbound.outbox import send_pending
+from baocao.outbound.reminders import preview_reminders
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.reports.data import UnknownRound, load_summary_data, round_status
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_imap import PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import sample_form, sample_report, unit_email
+from devtools.seed import DISTRICT_UNITS
 from store.models import (
     Attachment,
     AuditEntry,

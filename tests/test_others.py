@@ -29,6 +29,8 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from baocao.intake.sandbox import Limits as SandboxLimits
+from baocao.intake.sandbox import run_limited
 from parsers.extract import extract
 from parsers.legacy import unicode_to_tcvn3
 from parsers.others import (
@@ -45,8 +47,6 @@ from parsers.others import (
 )
 from parsers.safety import Limits
 from parsers.types import FileProblem
-from service.sandbox import Limits as SandboxLimits
-from service.sandbox import run_limited
 from tests.test_sandbox import reap_leftover, wait_gone
 
 DATA = Path(__file__).parent / "data" / "others"
@@ -400,8 +400,8 @@ wait
 
 
 def test_a_sandbox_deadline_before_the_conversion_deadline_kills_soffice(tmp_path: Path) -> None:
-    """read_docs as the pipeline runs it, in service.sandbox; when the sandbox's deadline comes
-    first, soffice (in its own process group) and its children die with the sandbox."""
+    """read_docs as the pipeline runs it, in baocao.intake.sandbox; when the sandbox's deadline
+    comes first, soffice (in its own process group) and its children die with the sandbox."""
     pidfile = tmp_path / "background.pid"
     soffice, log = _fake_converter(tmp_path, f"sleep 300 &\necho $! > {pidfile}\nwait\n")
     read = functools.partial(read_docs, soffice=soffice, timeout=3600, read_docx=extract)

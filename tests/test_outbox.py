@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from baocao.config.context import App
+from baocao.outbound import outbox
+from baocao.outbound.outbox import CLAIM_TTL, Queued, enqueue, release_claims, send_pending
+from baocao.outbound.render import RenderedEmail
+from devtools.embedded_smtp import CapturingSmtpServer
 from mailer.addresses import UndeliverableAddress, deliverable_address
 from mailer.inbox import ImapSettings
-from service import outbox
-from service.bootstrap import App
-from service.embedded_smtp import CapturingSmtpServer
-from service.outbox import CLAIM_TTL, Queued, enqueue, release_claims, send_pending
-from service.render import RenderedEmail
-from service.workers import worker_id
 from store.models import Outbox
+from store.workers import worker_id
 from tests.crash_harness import PASSWORD_ENV, write_config
 from tests.support import make_app
 
@@ -195,7 +195,7 @@ def test_three_processes_sending_one_outbox_send_each_mail_once(
     queue(app, count)
     config = write_config(tmp_path, db_url, UNUSED_IMAP, smtp_server)
     env = {**os.environ, PASSWORD_ENV: "x"}
-    command = [sys.executable, "-m", "service.cli", "--config", str(config), "outbox", "send"]
+    command = [sys.executable, "-m", "baocao.app.cli", "--config", str(config), "outbox", "send"]
     procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(3)]
     for proc in procs:
@@ -217,14 +217,14 @@ def test_outbox_send_exits_0_and_lists_what_failed(
         session.add(replace_row(row, key="old:group", to_addr="undisclosed-recipients:;"))
     config = write_config(tmp_path, db_url, UNUSED_IMAP, smtp_server)
     done = subprocess.run(
-        [sys.executable, "-m", "service.cli", "--config", str(config), "outbox", "send"],
+        [sys.executable, "-m", "baocao.app.cli", "--config", str(config), "outbox", "send"],
         env={**os.environ, PASSWORD_ENV: "x", "COLUMNS": "200"},
         capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "đã gửi 2" in done.stdout and "lỗi 1" in done.stdout
     assert "Không gửi được" in done.stderr and "Không có địa chỉ người nhận hợp lệ" in done.stderr
     listing = subprocess.run(
-        [sys.executable, "-m", "service.cli", "--config", str(config), "outbox", "list",
+        [sys.executable, "-m", "baocao.app.cli", "--config", str(config), "outbox", "list",
          "--status", "failed"],
         env={**os.environ, PASSWORD_ENV: "x", "COLUMNS": "250"},
         capture_output=True, text=True, timeout=120, check=False)

@@ -14,21 +14,21 @@ import pytest
 from imapclient import IMAPClient
 from sqlalchemy import select
 
-from service.bootstrap import App
-from service.deadlines import DeadlineRule
-from service.embedded_imap import PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.outbox import backoff, send_pending
-from service.pipeline import PollerBusy, poll_once
-from service.rounds import RoundSpec, add_round
-from service.samples import sample_report, unit_email
-from service.seed import DISTRICT_UNITS
-from service.workers import is_dead as holder_is_dead
-from service.workers import worker_id as poller_id
+from baocao.config.context import App
+from baocao.intake.poll import PollerBusy, poll_once
+from baocao.outbound.outbox import backoff, send_pending
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_imap import PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import sample_report, unit_email
+from devtools.seed import DISTRICT_UNITS
 from store import lease
 from store.archive import Archive
 from store.errors import ArchiveError
 from store.models import InboundMessage, Outbox
+from store.workers import is_dead as holder_is_dead
+from store.workers import worker_id as poller_id
 from tests.support import INBOX_ADDRESS, make_app, seed_units
 
 UNIT = DISTRICT_UNITS[2]
@@ -208,7 +208,7 @@ def test_a_disk_that_fills_mid_message_records_nothing_not_a_failed_message(
 def test_word_and_signed_pdf_of_one_document_are_linked(
     tmp_path: Path, db_url: str, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
 ) -> None:
-    from service.samples import SampleFile
+    from devtools.samples import SampleFile
     from store.models import Attachment
     from tests.test_others import signed_pdf
 

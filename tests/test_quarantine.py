@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from service.bootstrap import App
-from service.deadlines import DeadlineRule
-from service.embedded_imap import PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.outbox import send_pending
-from service.pipeline import poll_once
-from service.quarantine import ReviewError, assign, list_held, reject
-from service.rounds import RoundSpec, add_round
-from service.samples import DOCX_TYPE, SampleFile, sample_report, scanned_pdf, unit_email
-from service.seed import DISTRICT_UNITS
-from service.status import round_status
+from baocao.config.context import App
+from baocao.intake.poll import poll_once
+from baocao.intake.review import ReviewError, assign, list_held, reject
+from baocao.outbound.outbox import send_pending
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.reports.data import round_status
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_imap import PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import DOCX_TYPE, SampleFile, sample_report, scanned_pdf, unit_email
+from devtools.seed import DISTRICT_UNITS
 from store.models import InboundMessage, Submission, Unit, UnitAddress
 from tests.support import make_app, seed_units
 from tests.test_cli import run, write_config

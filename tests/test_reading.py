@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import docx
 
+from devtools.samples import sample_report
 from parsers.extract import extract
 from parsers.legacy import unicode_to_tcvn3, unicode_to_vni
 from parsers.reading import read_attachment
 from parsers.safety import Limits
-from service.samples import sample_report
 from tests.test_others import signed_pdf
 
 

@@ -12,15 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
-from mailer.inbox import ImapSettings
-from mailer.smtp import SmtpSettings
-from service import outbox
-from service.bootstrap import App
-from service.calendar import TZ, WorkCalendar
-from service.deadlines import DeadlineRule
-from service.mailcap import cap_notice_key, over_cap, queue_cap_notice, sent_today
-from service.matching import RoundInfo, UnitInfo
-from service.reminders import (
+from baocao.config.context import App
+from baocao.outbound import outbox
+from baocao.outbound.caps import cap_notice_key, over_cap, queue_cap_notice, sent_today
+from baocao.outbound.reminders import (
     ReminderError,
     ReminderPlan,
     due_stage,
@@ -31,9 +26,14 @@ from service.reminders import (
     stage_day,
     stage_text,
 )
-from service.render import RenderedEmail
-from service.rounds import RoundSpec, add_round
-from service.seed import SeedUnit
+from baocao.outbound.render import RenderedEmail
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.rules.calendar import TZ, WorkCalendar
+from baocao.rules.deadlines import DeadlineRule
+from baocao.rules.values import RoundInfo, UnitInfo
+from devtools.seed import SeedUnit
+from mailer.inbox import ImapSettings
+from mailer.smtp import SmtpSettings
 from store.models import InboundMessage, Outbox, Round, Submission, Unit
 from tests.support import make_app, seed_units
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from service.render import human_size, render_email
+from baocao.outbound.render import human_size, render_email
 
 
 def context(**over: Any) -> dict[str, Any]:

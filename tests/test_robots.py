@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from baocao.rules.robots import absence_robot, replies_to_ours
 from mailer.message import parse_envelope
-from service.robots import absence_robot, replies_to_ours
 
 OWN = "noivu.example.vn"
 WHEN = datetime(2025, 5, 20, tzinfo=UTC)

@@ -21,17 +21,17 @@ from pathlib import Path
 import docx
 import openpyxl
 
-from service.bootstrap import App
-from service.deadlines import DeadlineRule
-from service.embedded_imap import PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.outbox import send_pending
-from service.pipeline import poll_once
-from service.reminders import queue_reminders
-from service.rounds import RoundSpec, add_round
-from service.samples import sample_report, unit_email
-from service.seed import DISTRICT_UNITS
-from service.summary_jobs import queue_summaries
+from baocao.config.context import App
+from baocao.intake.poll import poll_once
+from baocao.outbound.outbox import send_pending
+from baocao.outbound.reminders import queue_reminders
+from baocao.outbound.summaries import queue_summaries
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_imap import PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import sample_report, unit_email
+from devtools.seed import DISTRICT_UNITS
 from tests.support import INBOX_ADDRESS, make_app, seed_units
 
 UNITS = DISTRICT_UNITS[14:19]  # five communes

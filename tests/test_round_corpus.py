@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from service.bootstrap import App
-from service.deadlines import DeadlineRule
-from service.embedded_imap import PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.outbox import send_pending
-from service.pipeline import poll_once
-from service.rounds import RoundSpec, add_round
-from service.status import round_status
+from baocao.config.context import App
+from baocao.intake.poll import poll_once
+from baocao.outbound.outbox import send_pending
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.reports.data import round_status
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_imap import PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
 from store.models import Attachment, InboundMessage, Outbox, Round, Submission, Unit
 from tests.round_corpus import BC6T, KH, ROUNDS, STANDINGS, Case, Sent, U, cases
 from tests.support import make_app, seed_units

@@ -8,10 +8,10 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from service.embedded_imap import PymapServer
-from service.embedded_smtp import CapturingSmtpServer
-from service.samples import sample_report, unit_email
-from service.seed import DISTRICT_UNITS
+from devtools.embedded_imap import PymapServer
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import sample_report, unit_email
+from devtools.seed import DISTRICT_UNITS
 from tests.support import units_xlsx, wait_until
 from tests.test_cli import BAOCAO, run, write_config
 

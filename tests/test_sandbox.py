@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from baocao.intake.sandbox import Limits, Outcome, run_limited
+from devtools.samples import sample_report
 from parsers.reading import read_attachment
 from parsers.safety import Limits as ParseLimits
-from service.samples import sample_report
-from service.sandbox import Limits, Outcome, run_limited
 
 GUARD_SECONDS = 60.0  # only against hangs: every wait below ends on an event long before
 

@@ -15,15 +15,15 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from service.bootstrap import App
-from service.config import TrustSettings
-from service.deadlines import DeadlineRule
-from service.embedded_smtp import CapturingSmtpServer
-from service.outbox import send_pending
-from service.pipeline import poll_once
-from service.rounds import RoundSpec, add_round
-from service.samples import sample_figures
-from service.summary_data import load_summary_data
+from baocao.config.context import App
+from baocao.config.settings import TrustSettings
+from baocao.intake.poll import poll_once
+from baocao.outbound.outbox import send_pending
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.reports.data import load_summary_data
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.samples import sample_figures
 from store.models import InboundMessage, Notice, Outbox, Submission, Unit, UnitAddress
 from tests.fixtures_imap import ImapTestServer
 from tests.sender_corpus import (

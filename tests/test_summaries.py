@@ -15,18 +15,18 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from parsers.forms import load_spec
-from service.config import OfficeSettings
-from service.matching import RoundInfo, UnitInfo
-from service.render import render_email
-from service.status import (
-    SubmissionFacts,
+from baocao.config.settings import OfficeSettings
+from baocao.outbound.render import render_email
+from baocao.reports.data import (
+    DocumentRef,
+    ProblemEntry,
+    SummaryData,
+    UnitSummary,
     UnknownRound,
-    build_status,
-    counts_sentence,
+    load_summary_data,
     round_status,
 )
-from service.summaries import (
+from baocao.reports.summaries import (
     FIGURES_SHEET,
     PROBLEMS_SHEET,
     STATUS_SHEET,
@@ -37,14 +37,9 @@ from service.summaries import (
     summary_email_context,
     summary_filenames,
 )
-from service.summary_data import (
-    DocumentRef,
-    ProblemEntry,
-    SummaryData,
-    UnitSummary,
-    load_round_status,
-    load_summary_data,
-)
+from baocao.rules.status import SubmissionFacts, build_status, counts_sentence
+from baocao.rules.values import RoundInfo, UnitInfo
+from parsers.forms import load_spec
 from store.models import (
     Attachment,
     FormValue,
@@ -345,7 +340,7 @@ def status_from_orm(session: Any, code: str) -> Any:
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
-    from service.snapshots import load_units, round_info
+    from baocao.registry.snapshots import load_units, round_info
 
     round_ = session.scalar(select(Round).options(selectinload(Round.targets))
                             .where(Round.code == code))
@@ -437,11 +432,11 @@ def test_load_summary_data(sessions: sessionmaker[Session]) -> None:
 
     with sessions() as session:
         expected = status_from_orm(session, "BC6T-2025")
-        assert load_round_status(session, "BC6T-2025") == expected
+        assert round_status(session, "BC6T-2025") == expected
         assert round_status(session, "BC6T-2025") == expected
         assert data.status == expected
         with pytest.raises(UnknownRound, match="BC6T-2025"):
-            load_round_status(session, "NOPE")
+            round_status(session, "NOPE")
 
     assert data.counts() == {"owed": 3, "on_time": 1, "late": 1, "unreadable": 0, "missing": 1}
     assert data.spec is not None and data.spec.code == "BIEU-01-DCCS"

@@ -13,15 +13,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from baocao.config.context import App
+from baocao.config.settings import TrustSettings
+from baocao.intake.poll import PollReport, poll_once
+from baocao.outbound.outbox import send_pending
+from baocao.registry.rounds import RoundSpec, add_round
+from baocao.rules.deadlines import DeadlineRule
+from devtools.embedded_smtp import CapturingSmtpServer
 from mailer.forward import DOCUMENT_HOSTS
 from parsers.vntext import name_key
-from service.bootstrap import App
-from service.config import TrustSettings
-from service.deadlines import DeadlineRule
-from service.embedded_smtp import CapturingSmtpServer
-from service.outbox import send_pending
-from service.pipeline import PollReport, poll_once
-from service.rounds import RoundSpec, add_round
 from store.models import InboundMessage, Notice, Outbox, Round, Submission, Unit, UnitAlias
 from tests.fixtures_imap import ImapTestServer
 from tests.support import OFFICE, make_app, seed_units

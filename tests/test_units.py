@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from service.units import (
+from baocao.registry.units import (
     SkippedRow,
     UnitImportError,
     UnitRow,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from service.matching import RoundInfo, UnitInfo
-from service.which_round import (
+from baocao.rules.values import RoundInfo, UnitInfo
+from baocao.rules.which_round import (
     Evidence,
     FileEvidence,
     choose_round,

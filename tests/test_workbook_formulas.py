@@ -25,22 +25,22 @@ from lxml import etree  # type: ignore[import-untyped]  # no stubs in the venv
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from parsers.forms import FORM_NOT_NUMBER, load_spec, read_form
-from service.cells import FORMULA_STARTS, REPLACEMENT
-from service.config import OfficeSettings
-from service.form_template import LISTS_SHEET, META_SHEET, build_form_template, shipped_spec
-from service.init import UNITS_HEADER, init_office
-from service.matching import RoundInfo, UnitInfo
-from service.status import SubmissionFacts, build_status
-from service.summaries import FIGURES_SHEET, PROBLEMS_SHEET, STATUS_SHEET, build_workbook
-from service.summary_data import (
+from baocao.app.init import UNITS_HEADER, init_office
+from baocao.config.settings import OfficeSettings
+from baocao.registry.units import import_units, read_unit_sheet
+from baocao.reports.cells import FORMULA_STARTS, REPLACEMENT
+from baocao.reports.data import (
     DocumentRef,
     ProblemEntry,
     SummaryData,
     UnitSummary,
     load_summary_data,
 )
-from service.units import import_units, read_unit_sheet
+from baocao.reports.form_template import LISTS_SHEET, META_SHEET, build_form_template, shipped_spec
+from baocao.reports.summaries import FIGURES_SHEET, PROBLEMS_SHEET, STATUS_SHEET, build_workbook
+from baocao.rules.status import SubmissionFacts, build_status
+from baocao.rules.values import RoundInfo, UnitInfo
+from parsers.forms import FORM_NOT_NUMBER, load_spec, read_form
 from store.models import (
     Attachment,
     FormValue,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import dkim  # type: ignore[import-untyped]
 
+from devtools.samples import DOCX_TYPE, SampleFile, report_docx, unit_email
+from devtools.seed import DISTRICT_UNITS, SeedUnit
 from parsers.vntext import nfc
-from service.samples import DOCX_TYPE, SampleFile, report_docx, unit_email
-from service.seed import DISTRICT_UNITS, SeedUnit
 
 AUTHSERV = "mx.noivu.example.vn"
 STAFF = "canbo.noivu@tanhung.example.vn"  # Nội vụ staff (office.summary_to)

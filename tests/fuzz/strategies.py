@@ -35,9 +35,9 @@ import openpyxl
 from hypothesis import strategies as st
 from hypothesis.strategies import DrawFn, SearchStrategy
 
+from baocao.reports.form_template import shipped_spec
+from devtools.samples import DOCX_TYPE, XLSX_TYPE, SampleFile, report_docx, sample_form, unit_email
 from parsers.forms import FormSpec
-from service.form_template import shipped_spec
-from service.samples import DOCX_TYPE, XLSX_TYPE, SampleFile, report_docx, sample_form, unit_email
 
 T = TypeVar("T")
 
@@ -952,7 +952,7 @@ _DAYS = st.datetimes(datetime(1, 1, 1), datetime(9999, 12, 31))
 
 
 def report_file(draw: DrawFn) -> bytes:
-    """A report in the Decree 30 layout (service.samples.report_docx) with random fields."""
+    """A report in the Decree 30 layout (devtools.samples.report_docx) with random fields."""
 
     def t() -> str:
         return xml_safe(pick(draw, VN_WORDS) if draw(st.booleans()) else text_of(draw, 4))

@@ -21,7 +21,7 @@ import openpyxl
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
-from service.form_template import build_form_template, shipped_spec  # noqa: E402
+from baocao.reports.form_template import build_form_template, shipped_spec  # noqa: E402
 
 UNITS = ("UBND xã Tân Hưng", "UBND xã Vĩnh Lợi", "UBND phường 1")
 # What the filled cells hold before LibreOffice saves them.

@@ -43,8 +43,8 @@ REPO = HERE.parents[2]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from service.samples import XLSX_TYPE, report_docx, sample_form  # noqa: E402
-from service.seed import DISTRICT_UNITS, SeedUnit  # noqa: E402
+from devtools.samples import XLSX_TYPE, report_docx, sample_form  # noqa: E402
+from devtools.seed import DISTRICT_UNITS, SeedUnit  # noqa: E402
 
 # --- what the test sets up around the corpus -------------------------------------------------
 
@@ -556,7 +556,7 @@ def with_report(name: str, *extra_parts: bytes, unit: SeedUnit | None = None) ->
 
 
 # =============================================================================================
-# The cases. Outcomes: see service/intake.py; problems: parsers/types.py codes plus the
+# The cases. Outcomes: see baocao/rules/intake.py; problems: parsers/types.py codes plus the
 # pipeline's own ("mime-defect", "message-too-large", "date-mismatch", "form-missing",
 # "unregistered-address", "quarantined").
 # =============================================================================================

@@ -1,0 +1,407 @@
+"""One poll of the shared inbox: fetch, archive, read, decide, record; one message at a time.
+
+The order is the guarantee "nothing lost, nothing twice":
+1. the raw message is archived (fsync'd) before anything else can fail;
+2. its files and forms are read in sandboxed children (prepare), with no transaction open;
+3. the message row, its attachments, problems, submission, the acknowledgement in the outbox,
+   the post-action it owes and the mailbox cursor are committed in ONE short transaction, so a
+   crash leaves either all or nothing;
+4. only then is the post-action (seen/flag/move) done on the server, and recorded as done;
+   one left owed by a crash is done at the start of the next poll (post_actions.reconcile).
+A restart re-fetches from the committed cursor; a UIDVALIDITY change re-scans the whole mailbox,
+and the Message-ID key (`dedup_key`) with the content key keeps those re-seen messages from
+being recorded twice. The poll lease is renewed by time (heartbeat), so a slow message never
+lets a second poller in.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from baocao.config.context import App
+from baocao.intake import post_actions
+from baocao.intake.heartbeat import LeaseKeeper, LeaseLost
+from baocao.intake.prepare import prepare, read_pieces
+from baocao.intake.record import record_decision
+from baocao.outbound.bounces import record_bounce
+from baocao.outbound.notices import queue_notice_digest
+from baocao.registry.snapshots import Snapshot, load_snapshot
+from baocao.rules.dedup import content_key
+from baocao.rules.intake import PLAUSIBLE_YEARS, Outcome, ProblemNote, decide
+from mailer.inbox import FetchedMessage, Inbox
+from mailer.message import Envelope, parse_envelope
+from store import lease
+from store.db import UNAVAILABLE
+from store.errors import ArchiveError
+from store.models import InboundMessage, MailboxState
+from store.workers import is_dead, task_id, worker_id
+
+log = logging.getLogger(__name__)
+
+LEASE_TTL = timedelta(minutes=10)
+# Failures of the machinery rather than of a message: never recorded as a "failed" message.
+INFRASTRUCTURE: tuple[type[Exception], ...] = (ArchiveError, *UNAVAILABLE)
+
+
+class PollerBusy(Exception):
+    """Raised when another poller holds the lease on this mailbox (or took it from us)."""
+
+
+@dataclass
+class PollReport:
+    mailbox: str
+    uidvalidity: int = 0
+    fetched: int = 0
+    duplicates: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    acknowledgements: int = 0
+    rescanned: bool = False
+    actions_reconciled: int = 0
+    notices: int = 0  # messages Nội vụ is told about in this poll's digest
+
+    def summary(self) -> str:
+        parts = [f"{self.fetched} thư mới"]
+        labels = {
+            "accepted": "nhận đủ",
+            "accepted_with_problems": "nhận, có vấn đề",
+            "quarantined": "chờ xem xét",
+            "ignored": "bỏ qua (tự động)",
+            "failed": "lỗi xử lý",
+        }
+        parts += [f"{n} {labels.get(k, k)}" for k, n in sorted(self.outcomes.items()) if n]
+        if self.duplicates:
+            parts.append(f"{self.duplicates} thư trùng đã có")
+        if self.rescanned:
+            parts.append("đã quét lại hộp thư do UIDVALIDITY thay đổi")
+        if self.actions_reconciled:
+            parts.append(f"hoàn tất {self.actions_reconciled} thao tác còn dở")
+        return f"Hộp thư {self.mailbox}: " + ", ".join(parts) + "."
+
+
+Progress = Callable[[int, int], None]  # (done, total): for a first sync of a large mailbox
+
+
+# Polls running in this process: a lease held by another task of this process that is not
+# among them was left by a poll that could not release it (the database went away meanwhile).
+_RUNNING: set[str] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def poll_once(app: App, progress: Progress | None = None) -> PollReport:
+    """Process every message not yet recorded; safe to run again at any time."""
+    mailbox = app.settings.imap.mailbox
+    holder = task_id()  # per poll: a second poll in this same process is refused too
+    name = f"poll:{mailbox}"
+    with _RUNNING_LOCK:
+        _take_lease(app, name, holder, mailbox)
+        _RUNNING.add(holder)
+    try:
+        with LeaseKeeper(app, name, holder, LEASE_TTL) as keeper, \
+                app.inbox_factory() as inbox:
+            report = _poll(app, inbox, mailbox, keeper, progress)
+        # One mail to Nội vụ for this poll's notices (and any a crash left unsent).
+        report.notices = queue_notice_digest(app)
+        return report
+    except LeaseLost as exc:
+        raise PollerBusy(str(exc)) from exc
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(holder)
+        with app.sessions() as session, session.begin():
+            lease.release(session, name, holder)
+
+
+def _abandoned(holder: str) -> bool:
+    """A holder that no longer works: its process died, or it is a finished poll of ours."""
+    if is_dead(holder):
+        return True
+    ours = holder.partition("#")[0] == worker_id()
+    return ours and holder not in _RUNNING
+
+
+def _take_lease(app: App, name: str, holder: str, mailbox: str) -> None:
+    with app.sessions() as session, session.begin():
+        if lease.acquire(session, name, holder, LEASE_TTL, app.clock()):
+            return
+        current = lease.holder_of(session, name)
+        dead = current is not None and _abandoned(current)
+        if not (dead and lease.acquire(session, name, holder, LEASE_TTL, app.clock(),
+                                       take_from=current)):
+            raise PollerBusy(
+                f"Một tiến trình khác đang đọc hộp thư {mailbox}; lần đọc này bỏ qua."
+            )
+    if is_dead(str(current)):
+        log.warning("Tiến trình %s đã dừng đột ngột khi đang đọc hộp thư %s: tiếp quản.",
+                    current, mailbox)
+    else:  # our own earlier poll, which could not give the lease back (database away)
+        log.info("Lấy lại quyền đọc hộp thư %s từ lần đọc trước bị gián đoạn.", mailbox)
+
+
+def _poll(
+    app: App, inbox: Inbox, mailbox: str, keeper: LeaseKeeper, progress: Progress | None = None,
+) -> PollReport:
+    status = inbox.status()
+    report = PollReport(mailbox=mailbox, uidvalidity=status.uidvalidity)
+    report.actions_reconciled = post_actions.reconcile(app, inbox, mailbox, status.uidvalidity)
+    with app.sessions() as session:
+        state = session.scalar(select(MailboxState).where(MailboxState.mailbox == mailbox))
+        next_uid = 1
+        if state is not None and state.uidvalidity == status.uidvalidity:
+            next_uid = state.next_uid
+        elif state is not None:
+            report.rescanned = True
+            log.warning(
+                "UIDVALIDITY của %s đổi từ %s sang %s: quét lại toàn bộ hộp thư",
+                mailbox, state.uidvalidity, status.uidvalidity,
+            )
+    uids = inbox.uids_from(next_uid)
+    if not uids:
+        post_actions.settle_old(app, mailbox, status.uidvalidity)
+        return report
+    with app.sessions() as session:  # one snapshot per poll, not per message
+        snapshot = load_snapshot(session)
+    action = post_actions.owed(app)
+    refused = False  # the server refused the post-action once: leave the rest owed, quietly
+
+    def act(message_ids: list[int], uid: int) -> None:
+        nonlocal refused
+        if action is not None and not refused:
+            refused = not post_actions.perform(app, inbox, message_ids, uid, action)
+
+    def copy_of(uid: int) -> OnCopy:
+        return lambda known: act(known, uid)
+
+    def spool(chunks: Iterator[bytes]) -> bytes:
+        """A large message goes to the archive piece by piece, then is read back once."""
+        return app.archive.get(app.archive.put_stream(chunks, ".eml"))
+
+    for count, fetched in enumerate(inbox.fetch(uids, spool=spool), start=1):
+        keeper.check()
+        report.fetched += 1
+        if progress is not None:
+            progress(count, len(uids))
+        outcome = process_message(app, mailbox, status.uidvalidity, fetched, snapshot,
+                                  on_copy=copy_of(fetched.uid))
+        if outcome is None:
+            report.duplicates += 1
+            continue
+        report.outcomes[outcome.outcome] += 1
+        report.acknowledgements += outcome.acknowledged
+        if outcome.message_row is not None:
+            act([outcome.message_row], fetched.uid)
+    post_actions.settle_old(app, mailbox, status.uidvalidity)
+    log.info(report.summary())
+    return report
+
+
+@dataclass(frozen=True)
+class Recorded:
+    outcome: str
+    acknowledged: int
+    message_row: int | None = None  # the inbound_messages row, when it owes a post-action
+
+
+def _dedup_key(envelope: Envelope, sha256: str) -> str:
+    return envelope.message_id or f"sha256:{sha256}"
+
+
+OnCopy = Callable[[list[int]], None]
+
+
+def process_message(
+    app: App,
+    mailbox: str,
+    uidvalidity: int,
+    fetched: FetchedMessage,
+    snapshot: Snapshot | None = None,
+    on_copy: OnCopy | None = None,
+) -> Recorded | None:
+    """Archive, decide and record one message; None when it was already recorded.
+
+    `on_copy(rows)` is called for another copy of an already recorded mail (delivered twice,
+    or met again after a UIDVALIDITY change) before the cursor moves past it, with the rows
+    whose post-action it settles: the poll does the post-action on this copy too.
+    """
+    sha256 = app.archive.put(fetched.raw, ".eml")  # before anything can fail
+    envelope = parse_envelope(
+        fetched.raw, fetched.internaldate, own_domain=app.settings.message_id_domain
+    )
+    key = _dedup_key(envelope, sha256)
+    content = content_key(envelope)
+    notes: tuple[ProblemNote, ...] = ()
+    with app.sessions() as session:
+        known = _already_recorded(session, mailbox, uidvalidity, fetched.uid, key)
+        if known is not None and not known.same_uid and not _same_mail(app, known, content):
+            # A different mail under a Message-ID we already have (broken clients reuse them):
+            # it is recorded in its own right, never dropped as a duplicate.
+            key = f"{key}#{sha256[:16]}"
+            notes = (ProblemNote(
+                "message-id-reused",
+                "Thư dùng lại Message-ID của một thư khác đã nhận; được ghi nhận như thư mới.",
+            ),)
+            known = _already_recorded(session, mailbox, uidvalidity, fetched.uid, key)
+    if known is not None:
+        if not known.same_uid and on_copy is not None:
+            # The original's action is settled by this copy only when its own UID is void.
+            on_copy([known.row] if known.uidvalidity != uidvalidity else [])
+        with app.sessions() as session, session.begin():
+            _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
+        return None
+    try:
+        return _record(app, mailbox, uidvalidity, fetched, envelope, sha256, key, content,
+                       snapshot, notes)
+    except INFRASTRUCTURE:
+        # The disk or the database failed, not this message: record nothing, keep the cursor,
+        # so the next poll reads the same message again.
+        raise
+    except Exception:
+        # Contained to this message: keep a "failed" row pointing at the archived raw message
+        # so a person sees it, and move on. If even that cannot be written (database down),
+        # the error propagates and the cursor stays, so the next poll retries.
+        log.exception("Lỗi khi xử lý thư UID %s (%s)", fetched.uid, envelope.message_id)
+        reason = "Lỗi nội bộ khi xử lý thư: " + traceback.format_exc(limit=3)[-1500:]
+        try:
+            row = _record_failed(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
+                                 reason)
+        except INFRASTRUCTURE:
+            raise
+        except Exception:
+            # Something in the headers themselves cannot be stored: keep only the position
+            # and the archive hash, which always can, so this message never blocks the mailbox.
+            bare = replace(envelope, message_id=None, sender="", subject="", date_header=None)
+            row = _record_failed(app, mailbox, uidvalidity, fetched, bare, sha256,
+                                 f"sha256:{sha256}", reason)
+        return Recorded(Outcome.FAILED, 0, row)
+
+
+def _record(
+    app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
+    sha256: str, key: str, content: str, snapshot: Snapshot | None,
+    notes: tuple[ProblemNote, ...] = (),
+) -> Recorded:
+    if snapshot is None:
+        with app.sessions() as session:
+            snapshot = load_snapshot(session)
+    # Everything slow happens here, with no transaction open: files, forms, trust checks.
+    prepared = prepare(app, fetched.raw, envelope, snapshot, notes)
+    decision = decide(prepared.intake)
+    pieces = read_pieces(app, decision, prepared)
+    with app.sessions() as session, session.begin():
+        message = _message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
+                               Outcome.FAILED, None, None)
+        message.content_key = content
+        session.add(message)
+        session.flush()
+        acknowledged = record_decision(session, app, message, prepared, decision, pieces)
+        if envelope.automatic == "bounce":
+            record_bounce(session, fetched.raw, app.clock())
+        _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
+        outcome = message.outcome
+    return Recorded(outcome, acknowledged, message.id if message.pending_action else None)
+
+
+def _record_failed(
+    app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
+    sha256: str, key: str, reason: str,
+) -> int | None:
+    with app.sessions() as session, session.begin():
+        message = _message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
+                               Outcome.FAILED, reason, None)
+        session.add(message)
+        _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
+        session.flush()
+        return message.id if message.pending_action else None
+
+
+@dataclass(frozen=True)
+class Known:
+    """A recorded message met again: at this very IMAP position, or by its key elsewhere."""
+
+    row: int
+    uidvalidity: int
+    same_uid: bool
+    sha256: str
+    content_key: str | None
+
+
+def _already_recorded(
+    session: Session, mailbox: str, uidvalidity: int, uid: int, key: str
+) -> Known | None:
+    columns = (InboundMessage.id, InboundMessage.uidvalidity, InboundMessage.sha256,
+               InboundMessage.content_key)
+    at_uid = session.execute(select(*columns).where(
+        InboundMessage.mailbox == mailbox,
+        InboundMessage.uidvalidity == uidvalidity,
+        InboundMessage.uid == uid,
+    )).first()
+    if at_uid is not None:
+        return Known(at_uid[0], at_uid[1], True, at_uid[2], at_uid[3])  # this very message
+    by_key = session.execute(select(*columns).where(InboundMessage.dedup_key == key)).first()
+    if by_key is None:
+        return None
+    return Known(by_key[0], by_key[1], False, by_key[2], by_key[3])
+
+
+def _same_mail(app: App, known: Known, content: str) -> bool:
+    """Same Message-ID and the same content (however re-encoded): one mail."""
+    stored = known.content_key
+    if stored is None:  # recorded before content keys existed: read the archived original
+        try:
+            raw = app.archive.get(known.sha256)
+        except ArchiveError:
+            return True  # cannot tell: the Message-ID decides, as before
+        stored = content_key(parse_envelope(raw, app.clock()))
+    return stored == content
+
+
+def _advance_cursor(session: Session, mailbox: str, uidvalidity: int, uid: int, app: App) -> None:
+    state = session.scalar(select(MailboxState).where(MailboxState.mailbox == mailbox))
+    if state is None:
+        state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, next_uid=uid + 1,
+                             updated_at=app.clock())
+        session.add(state)
+    elif state.uidvalidity != uidvalidity:
+        state.uidvalidity, state.next_uid = uidvalidity, uid + 1
+    else:
+        state.next_uid = max(state.next_uid, uid + 1)
+    state.updated_at = app.clock()
+
+
+def _message_row(
+    app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
+    sha256: str, key: str, outcome: Outcome, reason: str | None, unit_id: int | None,
+) -> InboundMessage:
+    return InboundMessage(
+        mailbox=mailbox,
+        uidvalidity=uidvalidity,
+        uid=fetched.uid,
+        dedup_key=key,
+        message_id=envelope.message_id,
+        sha256=sha256,
+        size=fetched.size or len(fetched.raw),
+        received_at=fetched.internaldate,
+        date_header=_plausible(envelope.date_header),
+        sender=envelope.sender[:320],
+        subject=envelope.subject[:1000],
+        outcome=outcome.value,
+        reason=reason,
+        unit_id=unit_id,
+        processed_at=app.clock(),
+        pending_action=post_actions.owed(app),
+    )
+
+
+def _plausible(when: datetime | None) -> datetime | None:
+    """A sender's Date header, unless it is absurd (year 9999 overflows the database's range)."""
+    if when is None or when.year not in PLAUSIBLE_YEARS:
+        return None
+    return when

@@ -1,0 +1,237 @@
+"""Write one decided message: its files, figures, problems, submissions and the mail it causes.
+
+Called inside the one short transaction that records a message (pipeline) or a reviewer's
+verdict (quarantine); it only writes: everything it needs was read beforehand (prepare).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from baocao.config.context import App
+from baocao.intake.prepare import Piece, Prepared
+from baocao.outbound.acknowledge import queue_acknowledgement
+from baocao.outbound.caps import over_cap, queue_cap_notice, to_strangers_last_hour
+from baocao.outbound.notices import record_notice
+from baocao.outbound.outbox import Queued
+from baocao.registry.forms import load_form_spec
+from baocao.rules.intake import (
+    Decision,
+    FileReport,
+    FormReading,
+    Hold,
+    IntakeInput,
+    Outcome,
+    ProblemNote,
+)
+from baocao.rules.values import identify_unit, normalise_address
+from parsers.admin import AdminMeta
+from store.models import Attachment, FormValue, InboundMessage, Problem, Submission
+
+NOTICE_TITLES: dict[Hold | None, str] = {
+    Hold.FORGERY: "Thư nghi giả mạo người gửi",
+    Hold.AMBIGUOUS_FROM: "Thư có dòng người gửi đáng ngờ",
+}
+
+
+def record_decision(
+    session: Session, app: App, message: InboundMessage, prepared: Prepared, decision: Decision,
+    pieces: Sequence[Piece],
+) -> int:
+    """Write what was decided about `message`: submissions (one per round of a bundle), files,
+    figures, problems, the acknowledgements and any notice to Nội vụ. Returns mails queued.
+
+    Only writes: `pieces` (prepare.read_pieces) were read before the transaction opened.
+    """
+    envelope, files = prepared.envelope, prepared.files
+    outcome = decision.outcome or Outcome.FAILED
+    if decision.is_submission and any(p.problems for p, _ in pieces):
+        outcome = Outcome.ACCEPTED_WITH_PROBLEMS
+    message.outcome = outcome.value
+    message.reason = decision.reason
+    message.unit_id = decision.unit.id if decision.unit else None
+    message.identified_by = decision.identified_by if decision.unit else None
+    forward = prepared.forward
+    message.original_sender = (forward.sender[:320] or None) if forward is not None else None
+    message.hold_code = decision.hold.value if decision.hold else None
+    message.candidate_unit_id = decision.candidate.id if decision.candidate else None
+    attachments = _attachments(session, message, files)
+    queued = 0
+    for piece, readings in pieces:
+        submission = _submission(session, message, piece) if piece.is_submission else None
+        if submission is not None:
+            for index, row in enumerate(attachments):
+                if piece.holds(index):
+                    row.submission_id = submission.id
+        _form_values(session, submission, attachments, readings, piece)
+        _problems(session, message, submission, attachments, piece, app)
+        if piece.acknowledge and piece.unit is not None and envelope.sender:
+            queued += _acknowledge(session, app, message, prepared, piece, submission)
+    if decision.notice is not None:
+        title = NOTICE_TITLES.get(decision.hold, "Thư từ địa chỉ chưa đăng ký")
+        record_notice(session, app, message, title, decision.notice)
+    return queued
+
+
+def _acknowledge(
+    session: Session, app: App, message: InboundMessage, prepared: Prepared, piece: Decision,
+    submission: Submission | None,
+) -> int:
+    """Queue the acknowledgement within the caps; what the caps withhold is a problem noted."""
+    envelope = prepared.envelope
+    assert piece.unit is not None
+    now, schedule = app.clock(), app.settings.schedule
+    stranger = is_stranger(envelope.sender, prepared.intake)
+    if stranger and to_strangers_last_hour(session, now) >= schedule.stranger_hourly_cap:
+        _problem(session, app, message, submission, "ack-withheld",
+                 f"Không gửi thư xác nhận: đã gửi tối đa {schedule.stranger_hourly_cap} thư "
+                 f"trong một giờ tới các địa chỉ chưa đăng ký (chống lợi dụng gửi thư rác).")
+        return 0
+    if over_cap(session, piece.unit.id, now, schedule.daily_cap):
+        return queue_cap_notice(session, app, piece.unit.code, envelope.sender, now,
+                                envelope.message_id, to_stranger=stranger)
+    result = queue_acknowledgement(session, app, message, envelope, piece, submission,
+                                   prepared.files, anonymous=stranger)
+    if result.status == Queued.UNDELIVERABLE:
+        _problem(session, app, message, submission, "unrepliable-address",
+                 f"Không gửi được thư xác nhận: địa chỉ người gửi không dùng để trả lời được "
+                 f"({result.reason}).")
+    return result.queued
+
+
+def is_stranger(address: str, intake: IntakeInput) -> bool:
+    """An address no unit registered and no Nội vụ staff member uses."""
+    return (identify_unit(address, intake.units) is None
+            and normalise_address(address) not in intake.staff)
+
+
+def _problem(session: Session, app: App, message: InboundMessage,
+             submission: Submission | None, code: str, text: str) -> None:
+    session.add(Problem(inbound_message_id=message.id,
+                        submission_id=submission.id if submission else None,
+                        code=code, text=text, created_at=app.clock()))
+
+
+def _submission(session: Session, message: InboundMessage, decision: Decision) -> Submission:
+    assert decision.round is not None and decision.unit is not None
+    assert decision.timeliness is not None
+    previous = session.scalar(
+        select(func.count(Submission.id)).where(
+            Submission.round_id == decision.round.id, Submission.unit_id == decision.unit.id
+        )
+    ) or 0
+    submission = Submission(
+        round_id=decision.round.id,
+        unit_id=decision.unit.id,
+        inbound_message_id=message.id,
+        version=previous + 1,
+        received_at=message.received_at,
+        on_time=decision.timeliness.on_time,
+        days_late=decision.timeliness.days_late,
+        created_at=message.processed_at,
+    )
+    session.add(submission)
+    session.flush()
+    return submission
+
+
+def _attachments(
+    session: Session, message: InboundMessage, files: Sequence[FileReport]
+) -> list[Attachment]:
+    rows = []
+    for f in files:
+        row = Attachment(
+            inbound_message_id=message.id,
+            filename=f.filename,
+            content_type=f.content_type,
+            size=f.size,
+            sha256=f.sha256,
+            kind=f.parsed.kind,
+            readable=f.parsed.readable,
+            text=f.parsed.text or None,
+            notes="\n".join(f.parsed.notes) or None,
+        )
+        if f.admin is not None:
+            _set_admin(row, f.admin)
+        row.digital_signer = "; ".join(f.signers)[:500] or None
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    link_same_documents(rows)
+    return rows
+
+
+def _set_admin(row: Attachment, meta: AdminMeta) -> None:
+    if meta.number is not None:
+        row.doc_number, row.doc_symbol = meta.number.number, meta.number.symbol or None
+        row.doc_type = meta.number.doc_type
+    if meta.date is not None and meta.date.day and meta.date.month and meta.date.year:
+        with contextlib.suppress(ValueError):
+            row.doc_date = date(meta.date.year, meta.date.month, meta.date.day)
+    row.issuer = meta.issuer
+    row.title = " ".join(filter(None, (meta.type_name, meta.summary))) or None
+    if meta.signer is not None:
+        parts = (meta.signer.authority, meta.signer.on_behalf_of, meta.signer.position,
+                 meta.signer.name)
+        row.signer = " ".join(p for p in parts if p) or None
+
+
+def link_same_documents(rows: Sequence[Attachment]) -> None:
+    """A .docx and a .pdf with the same number and symbol are one document in two formats."""
+    by_key: dict[tuple[str, str], list[Attachment]] = {}
+    for row in rows:
+        if row.doc_number and row.doc_symbol:
+            by_key.setdefault((row.doc_number, row.doc_symbol), []).append(row)
+    for group in by_key.values():
+        for row in group[1:]:
+            if row.kind != group[0].kind:
+                row.same_document_as_id = group[0].id
+
+
+def _form_values(
+    session: Session, submission: Submission | None, attachments: Sequence[Attachment],
+    readings: Sequence[FormReading], decision: Decision,
+) -> None:
+    if decision.round is None or not readings:
+        return
+    spec = load_form_spec(decision.round.form_spec or "")
+    for reading in readings:
+        attachment = attachments[reading.file_index]
+        attachment.form_code = spec.code
+        for code, value in reading.result.values.items():
+            number = Decimal(value.value) if value.value is not None else None
+            session.add(FormValue(
+                attachment_id=attachment.id,
+                submission_id=submission.id if submission else None,
+                form_code=spec.code,
+                indicator=code,
+                number=number,
+                text=None if number is not None else (value.raw or None),
+                raw=value.raw or None,
+                place=value.place or None,
+            ))
+
+
+def _problems(
+    session: Session, message: InboundMessage, submission: Submission | None,
+    attachments: Sequence[Attachment], decision: Decision, app: App,
+) -> None:
+    notes = list(decision.problems)
+    if decision.outcome == Outcome.QUARANTINED and decision.reason:
+        notes.append(ProblemNote("quarantined", decision.reason))
+    for note in notes:
+        session.add(Problem(
+            inbound_message_id=message.id,
+            submission_id=submission.id if submission else None,
+            attachment_id=attachments[note.file_index].id if note.file_index is not None else None,
+            code=note.code,
+            text=note.text,
+            place=note.place,
+            created_at=app.clock(),
+        ))

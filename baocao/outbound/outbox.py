@@ -1,0 +1,369 @@
+"""Every email we send is a database row first; this module queues rows and sends them, once.
+
+Queueing (`enqueue`) is the one way a row is made: the key makes a second queueing a no-op (also
+against another process, through the unique constraint), and the recipients are checked there,
+so an address we cannot write to never becomes a row that fails for ever.
+
+Sending (`send_pending`) claims each row before touching SMTP: a conditional UPDATE from
+"pending" to "sending" that only one sender can win, in its own short transaction, whatever the
+number of threads and processes. "sent" is committed in another short transaction right after
+the server's 250. A claim whose sender died (a process of this machine that no longer exists) or
+that is older than CLAIM_TTL goes back to "pending". The one window left is a crash between the
+250 and that commit: the mail is sent again, with the same Message-ID (README: "ít nhất một lần").
+
+Transient SMTP failures (server down, 4xx) are retried with exponential backoff; anything that
+makes one row unsendable (no valid recipient, a header that cannot be built, an archived
+attachment missing, a 5xx) fails that row with a Vietnamese reason and the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from baocao.config.context import App
+from baocao.outbound.render import RenderedEmail
+from mailer.addresses import UndeliverableAddress, deliverable_address, split_addresses
+from mailer.compose import OutgoingMail, build_message, make_message_id
+from mailer.errors import PermanentMailError, SmtpConnectionError, TransientMailError
+from mailer.smtp import SmtpSender
+from store.crashpoints import crashpoint
+from store.db import UNAVAILABLE
+from store.errors import StoreError
+from store.models import Outbox
+from store.workers import is_dead, worker_id
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+BASE_DELAY = timedelta(minutes=1)
+MAX_DELAY = timedelta(hours=2)
+# Longer than any one send can take (connect + DATA of a summary with attachments, each step
+# bounded by smtp.timeout): a claim this old belongs to a sender that is gone.
+CLAIM_TTL = timedelta(minutes=15)
+
+# One sender per process at a time: a second caller waits, then finds nothing left to do.
+_SENDING = threading.Lock()
+# Rows the server accepted whose "sent" could not be committed (database down): recorded at
+# the next run instead of being sent again when their claim expires.
+_ACCEPTED_UNRECORDED: dict[int, datetime] = {}
+
+
+# --- queueing ---------------------------------------------------------------------------------
+
+
+class Queued(StrEnum):
+    QUEUED = "queued"
+    EXISTS = "exists"  # the key is already in the outbox: nothing to do
+    UNDELIVERABLE = "undeliverable"  # no recipient we can write to: no row
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    status: Queued
+    reason: str = ""  # for UNDELIVERABLE: which address and why, in Vietnamese
+
+    @property
+    def queued(self) -> int:
+        return 1 if self.status == Queued.QUEUED else 0
+
+
+def recipients(addresses: Sequence[str]) -> tuple[tuple[str, ...], list[str]]:
+    """(addresses we can write to, reasons for the others)."""
+    good: list[str] = []
+    refused: list[str] = []
+    for address in addresses:
+        try:
+            checked = deliverable_address(address)
+        except UndeliverableAddress as exc:
+            refused.append(f"“{address.strip()[:100]}”: {exc}")
+            continue
+        if checked not in good:
+            good.append(checked)
+    return tuple(good), refused
+
+
+def attachments_json(files: list[tuple[str, str, str]]) -> str:
+    """[(filename, content_type, sha256)] as stored in Outbox.attachments_json."""
+    return json.dumps(
+        [{"filename": f, "content_type": c, "sha256": s} for f, c, s in files], ensure_ascii=False
+    )
+
+
+def key_exists(session: Session, key: str) -> bool:
+    return session.scalar(select(Outbox.id).where(Outbox.key == key)) is not None
+
+
+def enqueue(
+    session: Session, app: App, *, key: str, kind: str, to: Sequence[str], email: RenderedEmail,
+    now: datetime, in_reply_to: str | None = None, round_id: int | None = None,
+    unit_id: int | None = None, submission_id: int | None = None, stage: str | None = None,
+    attachments: list[tuple[str, str, str]] | None = None, to_stranger: bool = False,
+) -> Enqueued:
+    """Queue one mail in the caller's transaction, at most once per `key`.
+
+    The insert runs in a savepoint: when another process queues the same key between our
+    check and our flush, the unique constraint wins and the caller's transaction goes on.
+    """
+    if key_exists(session, key):
+        return Enqueued(Queued.EXISTS)
+    good, refused = recipients(to)
+    if refused:
+        log.warning("Thư %s: bỏ qua địa chỉ không gửi được: %s", key, "; ".join(refused))
+    if not good:
+        return Enqueued(Queued.UNDELIVERABLE, "; ".join(refused) or "không có người nhận")
+    row = Outbox(
+        key=key,
+        kind=kind,
+        to_addr=", ".join(good),
+        subject=email.subject,
+        body_text=email.text,
+        body_html=email.html,
+        message_id_header=make_message_id(key, app.settings.message_id_domain),
+        in_reply_to=in_reply_to,
+        round_id=round_id,
+        unit_id=unit_id,
+        submission_id=submission_id,
+        stage=stage,
+        attachments_json=attachments_json(attachments) if attachments else None,
+        to_stranger=to_stranger,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        log.info("Thư %s đã được một tiến trình khác xếp vào hộp thư đi.", key)
+        return Enqueued(Queued.EXISTS)
+    return Enqueued(Queued.QUEUED)
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+@dataclass
+class OutboxReport:
+    sent: int = 0
+    retry_later: int = 0
+    failed: int = 0
+    error: str | None = None
+    failures: list[str] = field(default_factory=list)  # "#id tới …: reason", for people
+
+    def summary(self) -> str:
+        text = f"Hộp thư đi: đã gửi {self.sent}, chờ gửi lại {self.retry_later}, lỗi {self.failed}."
+        if self.error:
+            text += f" {self.error}"
+        return text
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes, capped at two hours."""
+    delay: timedelta = BASE_DELAY * (2 ** max(attempts - 1, 0))
+    return min(delay, MAX_DELAY)
+
+
+class _Unsendable(Exception):
+    """Raised when a claimed row cannot become a message (reason in Vietnamese)."""
+
+
+def _outgoing(app: App, row: Outbox) -> OutgoingMail:
+    attachments: list[tuple[str, str, bytes]] = []
+    if row.attachments_json:
+        try:
+            items = json.loads(row.attachments_json)
+            for item in items:
+                data = app.archive.get(item["sha256"], ".bin")
+                attachments.append((item["filename"], item["content_type"], data))
+        except StoreError as exc:
+            raise _Unsendable(f"Không đọc được tệp đính kèm đã lưu: {exc}") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _Unsendable(f"Danh sách tệp đính kèm hỏng: {exc}") from exc
+    good, refused = recipients(split_addresses(row.to_addr))
+    if not good:
+        raise _Unsendable("Không có địa chỉ người nhận hợp lệ: " + "; ".join(refused))
+    return OutgoingMail(
+        to=good,
+        subject=row.subject,
+        text=row.body_text,
+        html=row.body_html,
+        message_id=row.message_id_header,
+        in_reply_to=row.in_reply_to,
+        references=(row.in_reply_to,) if row.in_reply_to else (),
+        attachments=tuple(attachments),
+    )
+
+
+def _build(app: App, row: Outbox, now: datetime) -> EmailMessage:
+    """The MIME message of a row; any failure is this row's, never the run's."""
+    outgoing = _outgoing(app, row)
+    smtp = app.settings.smtp
+    try:
+        return build_message(outgoing, from_addr=smtp.from_address, from_name=smtp.from_name,
+                             date=now)
+    except Exception as exc:  # a header the stdlib refuses: the row fails, the run goes on
+        raise _Unsendable(f"Không tạo được thư: {type(exc).__name__}: {exc}") from exc
+
+
+def _rowcount(session: Session, stmt: Any) -> int:
+    return cast(CursorResult[Any], session.execute(stmt)).rowcount
+
+
+def _claim(app: App, outbox_id: int, me: str, now: datetime) -> Outbox | None:
+    """Take one due row for this sender, or None when another sender has it (or it is done)."""
+    with app.sessions() as session, session.begin():
+        won = _rowcount(session, update(Outbox).where(
+            Outbox.id == outbox_id, Outbox.status == "pending", Outbox.next_attempt_at <= now,
+        ).values(status="sending", claimed_by=me, claimed_at=now)
+            .execution_options(synchronize_session=False))
+        if won != 1:
+            return None
+        return session.get(Outbox, outbox_id)
+
+
+def _settle(app: App, outbox_id: int, me: str, **values: Any) -> bool:
+    """End our claim on a row with `values`; False when the claim was no longer ours."""
+    with app.sessions() as session, session.begin():
+        done = _rowcount(session, update(Outbox).where(
+            Outbox.id == outbox_id, Outbox.status == "sending", Outbox.claimed_by == me,
+        ).values(claimed_by=None, claimed_at=None, **values)
+            .execution_options(synchronize_session=False))
+    if done != 1:
+        log.warning("Thư #%s: quyền gửi đã hết hạn trước khi ghi kết quả (%s).", outbox_id,
+                    values.get("status"))
+    return done == 1
+
+
+def release_claims(app: App, now: datetime) -> int:
+    """Hand back to "pending" the rows claimed by senders that are dead or too old."""
+    with app.sessions() as session, session.begin():
+        holders = set(session.scalars(
+            select(Outbox.claimed_by).where(Outbox.status == "sending").distinct()))
+        dead = [h for h in holders if h is not None and is_dead(h)]
+        stale = Outbox.claimed_at < now - CLAIM_TTL
+        condition = stale if not dead else (stale | Outbox.claimed_by.in_(dead))
+        released = _rowcount(session, update(Outbox)
+                             .where(Outbox.status == "sending", condition)
+                             .values(status="pending", claimed_by=None, claimed_at=None)
+                             .execution_options(synchronize_session=False))
+    if released:
+        log.warning("Hộp thư đi: %s thư đang gửi dở của tiến trình đã dừng được gửi lại.",
+                    released)
+    return released
+
+
+def _record_accepted(app: App, me: str) -> None:
+    """Commit "sent" for mail the server accepted while the database could not be written."""
+    for outbox_id, when in list(_ACCEPTED_UNRECORDED.items()):
+        _settle(app, outbox_id, me, status="sent", sent_at=when, last_error=None)
+        del _ACCEPTED_UNRECORDED[outbox_id]
+
+
+def _due_ids(app: App, now: datetime, limit: int) -> list[int]:
+    with app.sessions() as session:
+        query = (
+            select(Outbox.id)
+            .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+            .order_by(Outbox.id)
+            .limit(limit)
+        )
+        return list(session.scalars(query))
+
+
+def send_pending(app: App, limit: int = 500) -> OutboxReport:
+    """Send every due row at most once; safe beside other threads, processes and after a crash."""
+    with _SENDING:
+        me = worker_id()
+        _record_accepted(app, me)
+        release_claims(app, app.clock())
+        report = OutboxReport()
+        with ExitStack() as stack:
+            sender: SmtpSender | None = None
+            for outbox_id in _due_ids(app, app.clock(), limit):
+                now = app.clock()
+                row = _claim(app, outbox_id, me, now)
+                if row is None:
+                    continue  # another sender has it
+                crashpoint("send:claimed")
+                if sender is None:
+                    sender = stack.enter_context(app.smtp_factory())
+                if not _send_one(app, sender, row, me, now, report):
+                    report.retry_later += _postpone_pending(app, str(report.error))
+                    break
+        if report.sent or report.retry_later or report.failed:
+            log.info(report.summary())
+        return report
+
+
+def _send_one(app: App, sender: SmtpSender, row: Outbox, me: str, now: datetime,
+              report: OutboxReport) -> bool:
+    """Send one claimed row and settle it; False when the SMTP server is gone."""
+    attempts = row.attempts + 1
+    try:
+        message = _build(app, row, now)
+        sender.send(message)
+    except _Unsendable as exc:
+        _fail(app, row, me, attempts, str(exc), report)
+    except SmtpConnectionError as exc:
+        report.error = f"Mất kết nối máy chủ SMTP: {exc}"
+        log.warning(report.error)
+        _settle(app, row.id, me, status="pending", attempts=attempts, last_error=str(exc)[:2000],
+                next_attempt_at=now + backoff(attempts))
+        report.retry_later += 1
+        return False
+    except TransientMailError as exc:
+        log.warning("Gửi thư %s tới %s chưa được: %s", row.key, row.to_addr, exc)
+        if attempts >= MAX_ATTEMPTS:
+            _fail(app, row, me, attempts, str(exc), report)
+        else:
+            _settle(app, row.id, me, status="pending", attempts=attempts,
+                    last_error=str(exc)[:2000], next_attempt_at=now + backoff(attempts))
+            report.retry_later += 1
+    except PermanentMailError as exc:
+        _fail(app, row, me, attempts, str(exc), report)
+    else:
+        crashpoint("send:accepted")
+        try:
+            _settle(app, row.id, me, status="sent", sent_at=now, attempts=attempts,
+                    last_error=None)
+        except UNAVAILABLE:
+            _ACCEPTED_UNRECORDED[row.id] = now  # sent: record it next run, never resend it
+            raise
+        report.sent += 1
+    return True
+
+
+def _fail(app: App, row: Outbox, me: str, attempts: int, reason: str,
+          report: OutboxReport) -> None:
+    log.error("Gửi thư %s (#%s) tới %s thất bại: %s", row.key, row.id, row.to_addr, reason)
+    _settle(app, row.id, me, status="failed", attempts=attempts, last_error=reason[:2000])
+    report.failed += 1
+    report.failures.append(f"#{row.id} tới {row.to_addr}: {reason}")
+
+
+def _postpone_pending(app: App, error: str) -> int:
+    """The server is gone: every due row waits one backoff step (one log line, not one each)."""
+    with app.sessions() as session, session.begin():
+        now = app.clock()
+        rows = list(session.scalars(select(Outbox).where(
+            Outbox.status == "pending", Outbox.next_attempt_at <= now)))
+        for row in rows:
+            row.attempts += 1
+            row.last_error = error[:2000]
+            row.next_attempt_at = now + backoff(row.attempts)
+        return len(rows)

@@ -1,0 +1,372 @@
+"""Reminders to units that have not sent a round's report, and the overdue list for Nội vụ.
+
+The decision of who gets which reminder is pure (`due_stage`, `plan_reminders`,
+`overdue_units`) so it can be tested against real calendars; `queue_reminders` only loads plain
+data, asks the pure core and writes outbox rows. Every row carries an idempotency key, so the job
+can run twice, late, or after a crash without mailing anyone twice; after downtime across two
+stages only the latest one goes out, because an "còn 3 ngày" mail sent on the last day is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from baocao.config.context import App
+from baocao.outbound.outbox import Enqueued, Queued, enqueue, key_exists
+from baocao.outbound.render import render_email
+from baocao.registry.snapshots import load_rounds, load_units
+from baocao.rules.calendar import TZ, WorkCalendar
+from baocao.rules.deadlines import format_date
+from baocao.rules.values import RoundInfo, UnitInfo
+from store.audit import counting
+from store.models import Outbox, Submission
+
+log = logging.getLogger(__name__)
+
+REMINDER_KIND = "reminder"
+OVERDUE_KIND = "overdue"
+
+
+class ReminderError(ValueError):
+    """Raised when a reminder run names a round that does not exist."""
+
+
+@dataclass(frozen=True)
+class ReminderPlan:
+    round: RoundInfo
+    unit: UnitInfo
+    stage: int
+
+
+@dataclass(frozen=True)
+class OverdueList:
+    """The units that owe `round` and sent nothing by its last day."""
+
+    round: RoundInfo
+    units: tuple[UnitInfo, ...]
+
+
+# --------------------------------------------------------------------------- pure core
+
+
+def stage_day(last_day: date, stage: int, cal: WorkCalendar) -> date:
+    """The day a stage is due: `stage` working days from the last day; stage 0 is the last day.
+
+    Stage 0 is the last day itself even when the office wrote a day off (see
+    `deadlines.last_day`): "hôm nay là hạn cuối" must not be sent after the deadline.
+    """
+    return last_day if stage == 0 else cal.add_working_days(last_day, stage)
+
+
+def due_stage(
+    last_day: date, stages: Sequence[int], cal: WorkCalendar, today: date
+) -> int | None:
+    """The latest stage whose day is on or before `today`; None on a day off or before any."""
+    if not cal.is_working_day(today):
+        return None
+    due = [s for s in stages if stage_day(last_day, s, cal) <= today]
+    return max(due) if due else None
+
+
+def plan_reminders(
+    rounds: Iterable[RoundInfo],
+    units: Iterable[UnitInfo],
+    submitted: set[tuple[int, int]],
+    sent: set[tuple[int, int, int]],
+    cal: WorkCalendar,
+    today: date,
+    stages: Sequence[int],
+) -> list[ReminderPlan]:
+    """Who gets which reminder today.
+
+    `units` are the active units; `submitted` holds (round_id, unit_id) with any submission;
+    `sent` holds (round_id, unit_id, stage) of reminders already queued. A stage is skipped when
+    it or a later one was already sent, so a stage never goes out twice and never goes backwards.
+    """
+    unit_list = list(units)
+    latest_sent: dict[tuple[int, int], int] = {}
+    for round_id, unit_id, stage in sent:
+        key = (round_id, unit_id)
+        latest_sent[key] = max(stage, latest_sent.get(key, stage))
+    plans: list[ReminderPlan] = []
+    for round_ in rounds:
+        if not round_.is_open(today):
+            continue
+        due = due_stage(round_.last_day, stages, cal, today)
+        if due is None:
+            continue
+        for unit in unit_list:
+            key = (round_.id, unit.id)
+            if not round_.owed_by(unit) or key in submitted:
+                continue
+            previous = latest_sent.get(key)
+            if previous is not None and previous >= due:
+                continue
+            plans.append(ReminderPlan(round_, unit, due))
+    return plans
+
+
+def overdue_units(
+    rounds: Iterable[RoundInfo],
+    units: Iterable[UnitInfo],
+    submitted: set[tuple[int, int]],
+    today: date,
+) -> list[OverdueList]:
+    """For every open round past its last day, the owing units with no submission at all."""
+    unit_list = list(units)
+    out: list[OverdueList] = []
+    for round_ in rounds:
+        if round_.closed or round_.last_day >= today:
+            continue
+        missing = tuple(
+            u for u in unit_list if round_.owed_by(u) and (round_.id, u.id) not in submitted
+        )
+        if missing:
+            out.append(OverdueList(round_, missing))
+    return out
+
+
+def stage_text(last_day: date, cal: WorkCalendar, today: date) -> str:
+    """How far today is from the last day, counted in working days as on the actual day.
+
+    Worded from the real distance rather than the stage number, so a reminder delayed by
+    downtime still tells the truth.
+    """
+    if today == last_day:
+        return "hôm nay là hạn cuối"
+    if today < last_day:
+        left = cal.working_days_between(today, last_day)
+        return f"còn {left} ngày làm việc" if left > 0 else "sắp đến hạn cuối"
+    late = max(cal.working_days_between(last_day, today), 1)
+    return f"đã quá hạn {late} ngày làm việc"
+
+
+def full_addresses(unit: UnitInfo) -> tuple[str, ...]:
+    """The unit's registered mailbox addresses; whole-domain patterns ("@xa.vn") are not mail."""
+    return tuple(a for a in unit.addresses if "@" in a and not a.startswith("@"))
+
+
+def stage_label(stage: int) -> str:
+    """The stage as the outbox's `stage` column writes it: "-3", "0", "+1"."""
+    return f"{stage:+d}" if stage else "0"
+
+
+def reminder_key(round_code: str, unit_code: str, stage: int) -> str:
+    return f"reminder:{round_code}:{unit_code}:{stage:+d}"
+
+
+def overdue_key(round_code: str, day: date) -> str:
+    return f"overdue:{round_code}:{day.isoformat()}"
+
+
+# --------------------------------------------------------------------------- shell
+
+
+@dataclass
+class ReminderReport:
+    day: date
+    queued: int = 0
+    already_queued: int = 0
+    overdue_lists: int = 0
+    no_address: list[str] = field(default_factory=list)  # "ROUND: unit name"
+    skipped: str | None = None  # why nothing was considered at all
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"Nhắc nộp báo cáo ngày {format_date(self.day)}: không chạy ({self.skipped})."
+        text = (
+            f"Nhắc nộp báo cáo ngày {format_date(self.day)}: đã xếp {self.queued} thư nhắc, "
+            f"{self.already_queued} thư đã xếp từ trước, {self.overdue_lists} danh sách quá hạn "
+            f"gửi Phòng Nội vụ."
+        )
+        if self.no_address:
+            text += (
+                f" {len(self.no_address)} đơn vị chưa có địa chỉ email cụ thể (chỉ có tên miền), "
+                f"không gửi nhắc được: {'; '.join(self.no_address)}."
+            )
+        return text
+
+
+def _local(now: datetime) -> datetime:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"Thời điểm {now.isoformat()} thiếu múi giờ.")
+    return now.astimezone(TZ)
+
+
+def _submitted(session: Session) -> set[tuple[int, int]]:
+    """(round, unit) pairs with a submission that counts: one withdrawn by a review does not."""
+    rows = session.execute(
+        select(Submission.round_id, Submission.unit_id).where(counting()).distinct()
+    )
+    return {(r, u) for r, u in rows}
+
+
+def _stage_of(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _sent(session: Session, kind: str) -> set[tuple[int, int, int]]:
+    rows = session.execute(
+        select(Outbox.round_id, Outbox.unit_id, Outbox.stage).where(Outbox.kind == kind)
+    )
+    out: set[tuple[int, int, int]] = set()
+    for round_id, unit_id, stage_str in rows:
+        stage = _stage_of(stage_str)
+        if round_id is not None and stage is not None:
+            out.add((round_id, unit_id or 0, stage))
+    return out
+
+
+def _select_rounds(rounds: list[RoundInfo], round_code: str | None) -> list[RoundInfo]:
+    if round_code is None:
+        return rounds
+    chosen = [r for r in rounds if r.code == round_code]
+    if not chosen:
+        raise ReminderError(f"Không có đợt báo cáo mã '{round_code}'.")
+    return chosen
+
+
+def _plan(
+    app: App, session: Session, today: date, round_code: str | None
+) -> tuple[list[ReminderPlan], list[RoundInfo], list[UnitInfo], set[tuple[int, int]]]:
+    rounds = _select_rounds(load_rounds(session), round_code)
+    units = load_units(session, active_only=True)
+    submitted = _submitted(session)
+    plans = plan_reminders(rounds, units, submitted, _sent(session, REMINDER_KIND), app.calendar,
+                           today, app.settings.schedule.reminder_stages)
+    return plans, rounds, units, submitted
+
+
+def preview_reminders(app: App, now: datetime, round_code: str | None = None) -> list[ReminderPlan]:
+    """What `queue_reminders` would queue today (ignoring the hour); writes nothing."""
+    today = _local(now).date()
+    with app.sessions() as session:
+        plans, *_ = _plan(app, session, today, round_code)
+    return plans
+
+
+def _queue(
+    app: App, session: Session, key: str, kind: str, to: Sequence[str], context: dict[str, Any],
+    template: str, now: datetime, round_id: int, unit_id: int | None, stage: int,
+) -> Enqueued:
+    if key_exists(session, key):  # before rendering: most runs find every key queued already
+        return Enqueued(Queued.EXISTS)
+    return enqueue(session, app, key=key, kind=kind, to=to, email=render_email(template, context),
+                   now=now, round_id=round_id, unit_id=unit_id, stage=stage_label(stage))
+
+
+def reminder_context(app: App, plan: ReminderPlan, today: date) -> dict[str, Any]:
+    last = plan.round.last_day
+    return {
+        "office_name": app.settings.office.name,
+        "signature": app.settings.office.signature,
+        "unit_name": plan.unit.name,
+        "round_title": plan.round.title,
+        "round_code": plan.round.code,
+        "last_day": format_date(last),
+        "today": format_date(today),
+        "stage": plan.stage,
+        "stage_text": stage_text(last, app.calendar, today),
+        "overdue": today > last,
+    }
+
+
+def overdue_context(app: App, overdue: OverdueList, today: date) -> dict[str, Any]:
+    last = overdue.round.last_day
+    return {
+        "office_name": app.settings.office.name,
+        "signature": app.settings.office.signature,
+        "round_title": overdue.round.title,
+        "round_code": overdue.round.code,
+        "last_day": format_date(last),
+        "today": format_date(today),
+        "stage_text": stage_text(last, app.calendar, today),
+        "count": len(overdue.units),
+        "units": [
+            {
+                "name": u.name,
+                "addresses": ", ".join(full_addresses(u)) or ", ".join(u.addresses),
+                "no_address": not full_addresses(u),
+            }
+            for u in overdue.units
+        ],
+    }
+
+
+def queue_reminders(
+    app: App, now: datetime, *, round_code: str | None = None, respect_hour: bool = True
+) -> ReminderReport:
+    """Queue today's reminders and overdue lists; a second run the same day queues nothing.
+
+    Runs only on working days and, unless `respect_hour` is False (a person at the CLI), from
+    `schedule.reminder_hour` local time on, so a scheduler that fires at 00:05 after a restart
+    does not mail units at midnight.
+    """
+    local = _local(now)
+    today = local.date()
+    report = ReminderReport(day=today)
+    if not app.calendar.is_working_day(today):
+        report.skipped = f"ngày nghỉ: {app.calendar.day_off_reason(today)}"
+        return report
+    hour = app.settings.schedule.reminder_hour
+    if respect_hour and local.hour < hour:
+        report.skipped = f"chưa đến {hour:02d}:00"
+        return report
+    with app.sessions() as session, session.begin():
+        plans, rounds, units, submitted = _plan(app, session, today, round_code)
+        for plan in plans:
+            to = full_addresses(plan.unit)
+            if not to:
+                report.no_address.append(f"{plan.round.code}: {plan.unit.name}")
+                continue
+            key = reminder_key(plan.round.code, plan.unit.code, plan.stage)
+            result = _queue(app, session, key, REMINDER_KIND, to,
+                            reminder_context(app, plan, today), "reminder", now, plan.round.id,
+                            plan.unit.id, plan.stage)
+            if result.status == Queued.QUEUED:
+                report.queued += 1
+            elif result.status == Queued.EXISTS:
+                report.already_queued += 1
+            else:
+                report.no_address.append(f"{plan.round.code}: {plan.unit.name} ({result.reason})")
+        report.overdue_lists = _queue_overdue(app, session, rounds, units, submitted, today, now)
+    log.info(report.summary())
+    return report
+
+
+def _queue_overdue(
+    app: App, session: Session, rounds: list[RoundInfo], units: list[UnitInfo],
+    submitted: set[tuple[int, int]], today: date, now: datetime,
+) -> int:
+    """One list per round on each day a stage after the last day falls due (+1, +3…).
+
+    Tied to the stages, not to every day, so Nội vụ gets it when units get theirs; the stage on
+    the row makes downtime behave as for units (only the latest stage's list goes out).
+    """
+    to = app.settings.office.summary_to
+    if not to:
+        return 0
+    stages = app.settings.schedule.reminder_stages
+    sent = _sent(session, OVERDUE_KIND)
+    queued = 0
+    for overdue in overdue_units(rounds, units, submitted, today):
+        stage = due_stage(overdue.round.last_day, stages, app.calendar, today)
+        if stage is None or stage <= 0:
+            continue
+        if any(r == overdue.round.id and s >= stage for r, _u, s in sent):
+            continue
+        key = overdue_key(overdue.round.code, today)
+        context = overdue_context(app, overdue, today)
+        queued += _queue(app, session, key, OVERDUE_KIND, to, context, "overdue", now,
+                         overdue.round.id, None, stage).queued
+    return queued

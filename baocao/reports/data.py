@@ -1,0 +1,335 @@
+"""The plain facts a round summary is built from, loaded in a handful of queries.
+
+`baocao.reports.summaries` turns a `SummaryData` into the .xlsx and .docx without touching the
+database, so the layouts are tested with hand-made data; this module is the only part that
+reads the store. Queries select columns, not ORM objects, and are grouped in Python, so the
+cost stays flat whether a round has 20 units or 3,000 (no query per unit).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from baocao.config.settings import OfficeSettings
+from baocao.registry.forms import load_form_spec
+from baocao.registry.snapshots import round_info
+from baocao.rules.calendar import TZ
+from baocao.rules.status import RoundStatus, StatusRow, SubmissionFacts, build_status
+from baocao.rules.values import RoundInfo, UnitInfo
+from parsers.forms import FormSpec, FormSpecError
+from store.audit import counting
+from store.models import (
+    UNIT_KIND_LABELS,
+    Attachment,
+    FormValue,
+    InboundMessage,
+    Problem,
+    Round,
+    Submission,
+    Unit,
+)
+
+__all__ = [
+    "DocumentRef",
+    "ProblemEntry",
+    "SummaryData",
+    "UnitSummary",
+    "UnknownRound",
+    "load_summary_data",
+    "round_status",
+    "unknown_round",
+]
+
+
+class UnknownRound(LookupError):
+    """Raised when no round has the given code."""
+
+
+def unknown_round(session: Session, code: str) -> UnknownRound:
+    known = ", ".join(session.scalars(select(Round.code).order_by(Round.id))) or "(chưa có)"
+    return UnknownRound(f"Không có đợt báo cáo mã '{code}'. Các đợt hiện có: {known}.")
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """Number, symbol and date of a unit's main document ("45/BC-UBND ngày 28/05/2025")."""
+
+    number: str | None
+    symbol: str | None
+    doc_date: date | None
+
+    @property
+    def reference(self) -> str:
+        """"45/BC-UBND"; a draft with a blank number shows "…/BC-UBND"."""
+        if self.symbol:
+            return f"{self.number or '…'}/{self.symbol}"
+        return self.number or ""
+
+
+@dataclass(frozen=True)
+class ProblemEntry:
+    """One line of the "Vấn đề" sheet: a unit's unresolved problem or a quarantined message."""
+
+    who: str  # unit name, or the sender of a quarantined message
+    at: datetime | None  # when the message was received (aware)
+    filename: str  # "" when the problem is about the message, not a file
+    place: str  # sheet/row/cell or table/row; "" when none
+    text: str
+    version: int = 0  # the unit's submission version it belongs to; 0 for quarantined mail
+
+
+@dataclass(frozen=True)
+class UnitSummary:
+    """A status row plus what the summary shows beyond it."""
+
+    row: StatusRow
+    kind_label: str
+    document: DocumentRef | None
+    problems: tuple[ProblemEntry, ...]  # unresolved, every version, oldest first
+    # By code, from the latest version that carries the form (a later one without it keeps them).
+    figures: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SummaryData:
+    office: OfficeSettings
+    status: RoundStatus
+    units: tuple[UnitSummary, ...]  # one per owed unit, in status order
+    spec: FormSpec | None
+    problems: tuple[ProblemEntry, ...]  # the "Vấn đề" sheet: units' problems + quarantined mail
+    generated_at: datetime  # aware
+    notes: tuple[str, ...] = ()  # about the summary itself (a form spec that could not be read)
+
+    def counts(self) -> dict[str, int]:
+        return self.status.counts()
+
+
+def _main_document(
+    candidates: list[tuple[int, int, str, str | None, str | None, date | None]],
+) -> DocumentRef | None:
+    """Latest version first, a .docx before its .pdf/.doc twin, then the first attached."""
+    if not candidates:
+        return None
+    _, _, _, number, symbol, doc_date = min(
+        candidates, key=lambda c: (-c[0], c[2] != "docx", c[1])
+    )
+    return DocumentRef(number, symbol, doc_date)
+
+
+@dataclass(frozen=True)
+class _RoundFacts:
+    """The rows of one round, selected as columns (ORM objects would cost ~0.5 s at 3,000 units)."""
+
+    round: RoundInfo
+    units: list[UnitInfo]
+    # (id, unit_id, version, received_at, on_time, days_late)
+    submissions: Sequence[tuple[int, int, int, datetime, bool, int]]
+    # (submission_id, id, filename, kind, doc_number, doc_symbol, doc_date, readable), by id
+    attachments: Sequence[tuple[int, int, str, str, str | None, str | None, date | None, bool]]
+    # (submission_id, text, place, resolved, filename of its attachment), by id
+    problems: Sequence[tuple[int, str, str | None, bool, str | None]]
+
+
+def _load_facts(session: Session, code: str) -> _RoundFacts:
+    round_ = session.scalar(
+        select(Round).options(selectinload(Round.targets)).where(Round.code == code)
+    )
+    if round_ is None:
+        raise unknown_round(session, code)
+    info = round_info(round_)
+    units = [
+        UnitInfo(id=uid, code=ucode, name=name, short_name=short, kind=kind, addresses=())
+        for uid, ucode, name, short, kind in session.execute(
+            select(Unit.id, Unit.code, Unit.name, Unit.short_name, Unit.kind).order_by(Unit.id)
+        )
+    ]
+    # A submission withdrawn by a review (its message reopened) no longer counts, nor do its
+    # files and problems (store.audit).
+    in_round = (Submission.round_id == info.id) & counting()
+    submissions = [
+        (sid, uid, version, received_at, on_time, days_late)
+        for sid, uid, version, received_at, on_time, days_late in session.execute(
+            select(
+                Submission.id, Submission.unit_id, Submission.version, Submission.received_at,
+                Submission.on_time, Submission.days_late,
+            ).where(in_round)
+        )
+    ]
+    attachments = [
+        (sid, aid, filename, kind, number, symbol, doc_date, readable)
+        for sid, aid, filename, kind, number, symbol, doc_date, readable in session.execute(
+            select(
+                Attachment.submission_id, Attachment.id, Attachment.filename, Attachment.kind,
+                Attachment.doc_number, Attachment.doc_symbol, Attachment.doc_date,
+                Attachment.readable,
+            )
+            .join(Submission, Submission.id == Attachment.submission_id)
+            .where(in_round)
+            .order_by(Attachment.id)
+        )
+        if sid is not None
+    ]
+    problems = [
+        (sid, text, place, resolved, filename)
+        for sid, text, place, resolved, filename in session.execute(
+            select(
+                Problem.submission_id, Problem.text, Problem.place, Problem.resolved,
+                Attachment.filename,
+            )
+            .join(Submission, Submission.id == Problem.submission_id)
+            .outerjoin(Attachment, Attachment.id == Problem.attachment_id)
+            .where(in_round)
+            .order_by(Problem.id)
+        )
+        if sid is not None
+    ]
+    return _RoundFacts(info, units, submissions, attachments, problems)
+
+
+def _status(facts: _RoundFacts) -> RoundStatus:
+    files: dict[int, list[str]] = defaultdict(list)
+    readable: dict[int, bool] = defaultdict(bool)
+    for sid, _, filename, *_rest, is_readable in facts.attachments:
+        files[sid].append(filename)
+        readable[sid] = readable[sid] or is_readable
+    texts: dict[int, list[str]] = defaultdict(list)
+    for sid, text, *_more in facts.problems:
+        texts[sid].append(text)
+    return build_status(facts.round, facts.units, [
+        SubmissionFacts(uid, version, received_at, on_time, days_late,
+                        tuple(files.get(sid, ())), tuple(texts.get(sid, ())),
+                        unreadable=bool(files.get(sid)) and not readable[sid])
+        for sid, uid, version, received_at, on_time, days_late in facts.submissions
+    ])
+
+
+def round_status(session: Session, code: str) -> RoundStatus:
+    """A round's status from 6 column queries: no ORM objects, so ~4x faster for 3,000 units
+    than loading submissions as objects (tests/test_summaries.py checks they agree).
+    `baocao.rules.status.round_status` is this function."""
+    return _status(_load_facts(session, code))
+
+
+def load_summary_data(
+    session: Session, round_code: str, office: OfficeSettings, now: datetime
+) -> SummaryData:
+    """Everything the summary shows for one round, as plain data (raises UnknownRound).
+
+    Eight queries whatever the number of units: the round and its targets, units, submissions,
+    attachments, problems, form values, quarantined mail.
+    """
+    facts = _load_facts(session, round_code)
+    status = _status(facts)
+    info = facts.round
+    notes: list[str] = []
+    spec: FormSpec | None = None
+    if info.form_spec:
+        try:
+            spec = load_form_spec(info.form_spec)
+        except FormSpecError as exc:
+            notes.append(f"Không đọc được biểu mẫu '{info.form_spec}' của đợt: {exc}")
+
+    unit_by_id = {u.id: u for u in facts.units}
+    sub_unit: dict[int, str] = {}
+    sub_version: dict[int, int] = {}
+    sub_received: dict[int, datetime] = {}
+    for sid, uid, version, received_at, _, _ in facts.submissions:
+        code = unit_by_id[uid].code
+        sub_unit[sid], sub_version[sid], sub_received[sid] = code, version, received_at
+    names = {u.code: u.name for u in facts.units}
+
+    documents: dict[str, list[tuple[int, int, str, str | None, str | None, date | None]]]
+    documents = defaultdict(list)
+    for sid, aid, _, kind, number, symbol, doc_date, _readable in facts.attachments:
+        if number is not None or symbol is not None:
+            documents[sub_unit[sid]].append(
+                (sub_version[sid], aid, kind, number, symbol, doc_date)
+            )
+
+    problems: dict[str, list[ProblemEntry]] = defaultdict(list)
+    for sid, text, place, resolved, filename in facts.problems:
+        if resolved:
+            continue
+        code = sub_unit[sid]
+        problems[code].append(ProblemEntry(
+            who=names[code], at=sub_received[sid], filename=filename or "",
+            place=place or "", text=text, version=sub_version[sid],
+        ))
+
+    figures: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    if spec is not None:
+        # The figures of the latest version that carries the form: a later version without it
+        # (a corrected letter, a reply) never erases them. Within that version the first file's
+        # value wins when several files carry the form.
+        with_form: dict[str, int] = {}  # unit code -> latest version that has the form
+        values = list(session.execute(
+            select(Submission.id, FormValue.indicator, FormValue.number)
+            .join(Submission, Submission.id == FormValue.submission_id)
+            .where(
+                Submission.round_id == info.id,
+                counting(),
+                FormValue.form_code == spec.code,
+                FormValue.number.is_not(None),
+            )
+            .order_by(FormValue.attachment_id, FormValue.id)
+        ))
+        for value_sub, _, _ in values:
+            code, version = sub_unit[value_sub], sub_version[value_sub]
+            with_form[code] = max(with_form.get(code, 0), version)
+        for value_sub, indicator, figure in values:
+            code = sub_unit[value_sub]
+            if sub_version[value_sub] == with_form[code] and figure is not None:
+                figures[code].setdefault(indicator, figure)
+
+    units = tuple(
+        UnitSummary(
+            row=row,
+            kind_label=UNIT_KIND_LABELS.get(row.unit_kind, row.unit_kind),
+            document=_main_document(documents.get(row.unit_code, [])),
+            problems=tuple(sorted(problems.get(row.unit_code, []), key=lambda p: p.version)),
+            figures=figures.get(row.unit_code, {}),
+        )
+        for row in status.rows
+    )
+    # Mail that could not be attributed to a unit and round, received since the round opened.
+    since = datetime.combine(info.opens_on, time(0), tzinfo=TZ)
+    quarantined = [
+        ProblemEntry(
+            who=f"{sender} ({unit_name})" if unit_name else sender,
+            at=received_at,
+            filename="",
+            place="",
+            text=f"Thư chờ xem xét, tiêu đề “{subject}”: {reason or 'không rõ lý do'}",
+        )
+        for sender, subject, received_at, reason, unit_name in session.execute(
+            select(
+                InboundMessage.sender, InboundMessage.subject, InboundMessage.received_at,
+                InboundMessage.reason, Unit.name,
+            )
+            .outerjoin(Unit, Unit.id == InboundMessage.unit_id)
+            .where(
+                InboundMessage.outcome == "quarantined",
+                InboundMessage.review.is_(None),
+                InboundMessage.received_at >= since,
+                InboundMessage.received_at <= now,
+            )
+            .order_by(InboundMessage.received_at, InboundMessage.id)
+        )
+    ]
+    owed = [p for u in units for p in u.problems]
+    return SummaryData(
+        office=office,
+        status=status,
+        units=units,
+        spec=spec,
+        problems=tuple(owed + quarantined),
+        generated_at=now,
+        notes=tuple(notes),
+    )
