@@ -40,7 +40,7 @@ class OutgoingMail:
 
 
 def make_message_id(key: str, domain: str) -> str:
-    """Deterministic `<baocao.<sha1(key)[:24]>@domain>`; mailer.message recognises this shape."""
+    """Deterministic `<baocao.<sha1(key)[:24]>@domain>`; mailer.automatic recognises this shape."""
     digest = hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:24]
     return f"<baocao.{digest}@{domain.strip().lstrip('@').lower()}>"
 

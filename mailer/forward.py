@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from mailer.message import AttachmentPart, Envelope, parse_envelope
+from mailer.message import Envelope, parse_envelope
+from mailer.parts import AttachmentPart
 
 __all__ = ["DOCUMENT_HOSTS", "Forward", "document_links", "is_document_link", "unwrap_forward"]
 

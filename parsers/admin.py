@@ -10,23 +10,23 @@ where they stood (table column, text box, page header) and how they looked (bold
 list item); the layout is then recognised from those lines, never from absolute positions.
 
 The XML is read directly through parsers.safety (capped, DTD-free), as parsers.extract does, and
-through the same walk (parsers.extract.word_events), so TCVN3/VNI text comes out as Unicode.
+through the same walk (parsers.word.word_events), so TCVN3/VNI text comes out as Unicode.
 Nothing is guessed: a blank "Số:    /BC-UBND" gives number None, "ngày … tháng 5" gives day None.
 """
 
 from __future__ import annotations
 
 import calendar
-import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from parsers.extract import word_events
 from parsers.legacy import repair_lines
-from parsers.safety import Limits, SafeZip, parse_xml
+from parsers.ooxml import MC_FALLBACK, W_NS, forget, local_name, main_part, relationships, tags
+from parsers.safety import Limits, SafeZip
 from parsers.vntext import fold, nfc
+from parsers.word import word_events
 
 __all__ = [
     "TYPE_CODES",
@@ -177,31 +177,22 @@ def parse_doc_date(text: str) -> DocDate | None:
 
 # --- reading the package into lines -------------------------------------------------------------
 
-_W_NS = (
-    "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
-    "http://purl.oclc.org/ooxml/wordprocessingml/main",
-)
-_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _LOCALS = ("p", "t", "tab", "br", "cr", "noBreakHyphen", "tc", "tr", "tbl", "txbxContent")
-_TAGS = (*(f"{{{ns}}}{name}" for ns in _W_NS for name in _LOCALS), _MC_FALLBACK)
+_TAGS = (*tags(W_NS, *_LOCALS), MC_FALLBACK)
 _OFF = frozenset({"0", "false", "off"})
 _MAX_LINES = 20_000
 
 
-def _local(tag: Any) -> str:
-    return str(tag).rsplit("}", 1)[-1]
-
-
 def _child(el: Any, name: str) -> Any:
     for child in el:
-        if _local(child.tag) == name:
+        if local_name(child.tag) == name:
             return child
     return None
 
 
 def _attr(el: Any, name: str) -> str | None:
     for key, value in el.attrib.items():
-        if _local(key) == name:
+        if local_name(key) == name:
             return str(value)
     return None
 
@@ -268,7 +259,7 @@ class _Reader:
                     paras[-1].append((el.text or "", bold))
             elif name in ("tab", "br", "cr", "noBreakHyphen"):
                 parent = el.getparent()
-                if paras and parent is not None and _local(parent.tag) == "r":
+                if paras and parent is not None and local_name(parent.tag) == "r":
                     text = {"tab": "\t", "noBreakHyphen": "-"}.get(name, "\n")
                     paras[-1].append((text, True))
             elif name == "p":
@@ -281,7 +272,7 @@ class _Reader:
                 else:
                     region = (part, "body")
                 self._paragraph(el, pieces, region, tuple(cells))
-                _forget(el)
+                forget(el)
             elif name == "tc":
                 if cells:
                     cells.pop()
@@ -293,11 +284,11 @@ class _Reader:
                     step = int(width) if width and width.isdecimal() else 1
                     tables[-1][2][0] += min(max(step, 1), 64)
             elif name == "tr":
-                _forget(el)
+                forget(el)
             elif name == "tbl":
                 if tables:
                     self._column_major(*tables.pop()[:2])
-                _forget(el)
+                forget(el)
             elif name == "txbxContent" and boxes:
                 boxes.pop()
 
@@ -367,14 +358,6 @@ def _merge_labels(columns: list[list[tuple[str, bool]]]) -> list[list[tuple[str,
     return out or [[]]
 
 
-def _forget(el: Any) -> None:
-    el.clear()
-    parent = el.getparent()
-    if parent is not None:
-        while el.getprevious() is not None:
-            del parent[0]
-
-
 # LibreOffice's .doc import may turn a one-row borderless table into one paragraph, gluing the
 # last line of the left cell to the first of the right: "- Lưu: VT.TM. ỦY BAN NHÂN DÂN",
 # "Số: 45/BC-UBNDCỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM".
@@ -395,10 +378,10 @@ def _read_lines(data: bytes, limits: Limits) -> list[_Line]:
     z = SafeZip(data, "document.docx", limits)
     reader = _Reader(z, limits)
     try:
-        main = _main_part(z)
+        main = main_part(z, "word/document.xml")
         headers = [
             target
-            for rtype, target in _relationships(z, main)
+            for _id, rtype, target in relationships(z, main)
             if rtype.endswith("/header") and target in z.names
         ]
         try:
@@ -416,31 +399,6 @@ def _read_lines(data: bytes, limits: Limits) -> list[_Line]:
     ):
         line.text = text
     return reader.lines
-
-
-def _relationships(z: SafeZip, part: str) -> list[tuple[str, str]]:
-    folder, name = posixpath.split(part)
-    rels = posixpath.join(folder, "_rels", name + ".rels")
-    if rels not in z.names:
-        return []
-    out = []
-    for rel in parse_xml(z.read_xml(rels), z.filename, rels):
-        if _local(rel.tag) != "Relationship" or rel.get("TargetMode") == "External":
-            continue
-        target = rel.get("Target") or ""
-        if target.startswith("/"):
-            resolved = posixpath.normpath(target.lstrip("/"))
-        else:
-            resolved = posixpath.normpath(posixpath.join(folder, target))
-        out.append((rel.get("Type") or "", resolved))
-    return out
-
-
-def _main_part(z: SafeZip) -> str:
-    for rtype, target in _relationships(z, ""):
-        if rtype.endswith("/officeDocument") and target in z.names:
-            return target
-    return "word/document.xml"
 
 
 # --- recognising the layout ---------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """Limits and checks that keep hostile Office files from exhausting memory or time.
 
-Measured (shared/FINDINGS.md): zip bombs make python-docx/openpyxl inflate gigabytes before
-failing, a zip header lying about a member's size inflates it anyway unless the reader stops
-itself, and entity bombs are stopped by libxml2 but are never legitimate in OOXML. So every
-Office zip is judged by its directory first (member count, declared sizes, ratio), then read in
-chunks with a hard cap, and every XML part is refused if it declares a DTD.
+Measured on Python 3.11: zip bombs (1 GiB in 1-3 MB) make python-docx/openpyxl inflate gigabytes
+before failing, a zip header lying about a member's size inflates it anyway unless the reader
+stops itself, and entity bombs are stopped by libxml2 but are never legitimate in OOXML. So
+every Office zip is judged by its directory first (member count, declared sizes, ratio), then
+read in chunks with a hard cap, and every XML part is refused if it declares a DTD.
 
 What this cannot contain (a parser stuck in C code, a process near its memory cap) needs a worker
 process with a timeout and memory limit; that lives in the service, not here.
@@ -48,7 +48,8 @@ _CD_BYTES_PER_MEMBER = 1024
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds for one file; defaults fit real reports with a wide margin (FINDINGS.md)."""
+    """Bounds for one file; defaults fit real reports with a wide margin (a 3-page report is
+    a few dozen KB, a 3,000-row form under 2 MB)."""
 
     max_file_bytes: int = 25 * MIB
     max_zip_members: int = 2000

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mailer.addresses import address_key, domain_key, from_ambiguity, without_tag
-from mailer.message import decode_header_text
+from mailer.decoding import decode_header_text
 
 UNIT = "ubnd@hungha.example.vn"
 

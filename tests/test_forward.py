@@ -18,7 +18,8 @@ from mailer.forward import (
     is_document_link,
     unwrap_forward,
 )
-from mailer.message import AttachmentPart, Envelope, parse_envelope
+from mailer.message import Envelope, parse_envelope
+from mailer.parts import AttachmentPart
 
 RECEIVED = datetime(2024, 5, 20, 3, 0, tzinfo=UTC)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

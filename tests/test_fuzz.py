@@ -34,7 +34,8 @@ from baocao.registry.forms import load_form_spec
 from devtools.samples import SampleFile, unit_email
 from mailer.authresults import MAX_RESULTS, forgery_reason, read_auth_results
 from mailer.forward import MAX_LINKS, document_links, unwrap_forward
-from mailer.message import MAX_BODY_CHARS, MAX_FILENAME_CHARS, MAX_REFERENCES, parse_envelope
+from mailer.message import MAX_BODY_CHARS, MAX_REFERENCES, parse_envelope
+from mailer.parts import MAX_FILENAME_CHARS
 from parsers.admin import AdminMeta, read_admin_metadata
 from parsers.forms import FORM_NOT_NUMBER, FORM_PROBLEM_CODES, read_form
 from parsers.others import _pdf_date
@@ -136,7 +137,8 @@ class _Swallowed(logging.Handler):
 @pytest.fixture
 def swallowed() -> Iterator[_Swallowed]:
     handler = _Swallowed()
-    loggers = [logging.getLogger(n) for n in ("parsers.extract", "parsers.forms", "parsers.others")]
+    names = ("parsers.extract", "parsers.word", "parsers.forms", "parsers.others")
+    loggers = [logging.getLogger(n) for n in names]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.addHandler(handler)
