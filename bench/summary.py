@@ -40,7 +40,8 @@ from baocao.reports.data import (
     load_summary_data,
     round_status,
 )
-from baocao.reports.summaries import build_report, build_workbook
+from baocao.reports.draft import build_report
+from baocao.reports.workbook import build_workbook
 from baocao.rules.status import SubmissionFacts, build_status
 from baocao.rules.values import RoundInfo, UnitInfo
 from parsers.forms import FormSpec, load_spec

@@ -30,7 +30,9 @@ from baocao.registry.forms import load_form_spec
 from baocao.registry.rounds import RoundSpec, add_round
 from baocao.registry.units import import_units, make_code, parse_unit_row
 from baocao.reports.data import load_summary_data, round_status
-from baocao.reports.summaries import build_report, build_workbook, summary_filenames
+from baocao.reports.draft import build_report
+from baocao.reports.summary_mail import summary_filenames
+from baocao.reports.workbook import build_workbook
 from baocao.rules.deadlines import DeadlineRule, format_date, format_datetime
 from baocao.rules.status import counts_sentence
 from devtools.embedded_imap import PymapServer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from baocao.rules.acknowledge import wants_reply
 from baocao.rules.intake import FileReport, IntakeInput, Outcome, ProblemNote, decide
 from baocao.rules.values import RoundInfo, UnitInfo
 from devtools.samples import DOCX_TYPE, SampleFile, sample_report, unit_email
@@ -47,7 +48,7 @@ def test_on_time_by_server_time_not_date_header() -> None:
     assert "sớm hơn" in decision.problems[0].text and "11 ngày" in decision.problems[0].text
     assert decision.unit == UNIT and decision.round == ROUND
     assert decision.timeliness is not None and decision.timeliness.on_time
-    assert decision.acknowledge and decision.is_submission
+    assert wants_reply(decision) and decision.is_submission
 
 
 def test_one_minute_past_local_midnight_is_late_by_one_day() -> None:
@@ -58,7 +59,7 @@ def test_one_minute_past_local_midnight_is_late_by_one_day() -> None:
 
 def test_unknown_sender_is_quarantined_and_not_acknowledged() -> None:
     decision = decide(make_input(email(sender="clerk@gmail.com"), ON_TIME))
-    assert decision.outcome == Outcome.QUARANTINED and not decision.acknowledge
+    assert decision.outcome == Outcome.QUARANTINED and not wants_reply(decision)
     assert "clerk@gmail.com" in (decision.reason or "")
 
 
@@ -73,14 +74,14 @@ def test_unreadable_file_still_counts_with_its_problem() -> None:
 
 def test_no_attachment_is_not_a_submission_but_the_unit_is_told() -> None:
     decision = decide(make_input(email(files=()), ON_TIME))
-    assert decision.outcome == Outcome.QUARANTINED and decision.acknowledge
+    assert decision.outcome == Outcome.QUARANTINED and wants_reply(decision)
     assert "không có tệp" in (decision.reason or "")
 
 
 def test_automatic_mail_is_ignored() -> None:
     raw = email().replace(b"Subject:", b"Auto-Submitted: auto-replied\nSubject:", 1)
     decision = decide(make_input(raw, ON_TIME))
-    assert decision.outcome == Outcome.IGNORED and not decision.acknowledge
+    assert decision.outcome == Outcome.IGNORED and not wants_reply(decision)
 
 
 def test_message_level_problems_make_accepted_with_problems() -> None:

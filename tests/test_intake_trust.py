@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from baocao.rules.acknowledge import wants_reply
 from baocao.rules.intake import FileReport, Hold, IntakeInput, Outcome, decide, split
 from baocao.rules.sender import Thresholds
 from baocao.rules.values import RoundInfo, UnitInfo
@@ -57,19 +58,19 @@ def test_unknown_address_with_a_clear_letterhead_is_recorded_with_a_problem() ->
     (note,) = [p for p in d.problems if p.code == "unregistered-address"]
     assert "vanthu.canhan@gmail.com" in note.text and "chưa đăng ký" in note.text
     assert d.notice is not None and "UBND xã An Bình" in d.notice
-    assert d.acknowledge
+    assert wants_reply(d)
 
 
 def test_document_identification_can_be_switched_off() -> None:
     d = decide(make("vanthu.canhan@gmail.com", (report("UBND xã An Bình"),), thresholds=None))
     assert d.outcome == Outcome.QUARANTINED and d.hold == Hold.UNKNOWN_SENDER
-    assert not d.acknowledge
+    assert not wants_reply(d)
 
 
 def test_unknown_address_with_an_unknown_letterhead_is_held_with_the_best_guess() -> None:
     d = decide(make("x@gmail.com", (report("UBND xã An Phú"),), thresholds=DOCS))
     assert d.outcome == Outcome.QUARANTINED and d.hold == Hold.UNKNOWN_SENDER
-    assert "AN PHÚ" in (d.reason or "") and not d.acknowledge
+    assert "AN PHÚ" in (d.reason or "") and not wants_reply(d)
 
 
 def test_a_registered_address_wins_over_the_letterhead() -> None:
@@ -81,7 +82,7 @@ def test_forgery_holds_the_mail_whatever_it_carries() -> None:
     d = decide(make("ubnd@anbinh.vn", (report("UBND xã An Bình"),), thresholds=DOCS,
                     forgery="Nghi giả mạo người gửi: DMARC không đạt."))
     assert d.outcome == Outcome.QUARANTINED and d.hold == Hold.FORGERY
-    assert d.unit is None and d.candidate == AN_BINH and not d.acknowledge
+    assert d.unit is None and d.candidate == AN_BINH and not wants_reply(d)
     assert d.notice is not None and "giả mạo" in d.notice
 
 
@@ -135,7 +136,7 @@ def test_a_link_without_a_file_counts_with_a_problem() -> None:
 
 def test_no_file_and_no_link_is_held_and_the_unit_told() -> None:
     d = decide(make("ubnd@anbinh.vn"))
-    assert d.outcome == Outcome.QUARANTINED and d.hold == Hold.NO_FILES and d.acknowledge
+    assert d.outcome == Outcome.QUARANTINED and d.hold == Hold.NO_FILES and wants_reply(d)
 
 
 def test_a_date_header_far_from_server_time_is_noted_and_ignored() -> None:

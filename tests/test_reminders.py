@@ -15,21 +15,19 @@ from sqlalchemy import func, select, update
 from baocao.config.context import App
 from baocao.outbound import outbox
 from baocao.outbound.caps import cap_notice_key, over_cap, queue_cap_notice, sent_today
-from baocao.outbound.reminders import (
-    ReminderError,
-    ReminderPlan,
-    due_stage,
-    overdue_units,
-    plan_reminders,
-    preview_reminders,
-    queue_reminders,
-    stage_day,
-    stage_text,
-)
+from baocao.outbound.reminders import ReminderError, preview_reminders, queue_reminders
 from baocao.outbound.render import RenderedEmail
 from baocao.registry.rounds import RoundSpec, add_round
 from baocao.rules.calendar import TZ, WorkCalendar
 from baocao.rules.deadlines import DeadlineRule
+from baocao.rules.reminders import (
+    ReminderPlan,
+    due_stage,
+    overdue_units,
+    plan_reminders,
+    stage_day,
+    stage_text,
+)
 from baocao.rules.values import RoundInfo, UnitInfo
 from devtools.seed import SeedUnit
 from mailer.inbox import ImapSettings

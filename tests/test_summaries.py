@@ -26,17 +26,10 @@ from baocao.reports.data import (
     load_summary_data,
     round_status,
 )
-from baocao.reports.summaries import (
-    FIGURES_SHEET,
-    PROBLEMS_SHEET,
-    STATUS_SHEET,
-    build_report,
-    build_workbook,
-    indicator_totals,
-    office_header,
-    summary_email_context,
-    summary_filenames,
-)
+from baocao.reports.draft import build_report, office_header
+from baocao.reports.summary_mail import summary_email_context, summary_filenames
+from baocao.reports.wording import indicator_totals
+from baocao.reports.workbook import FIGURES_SHEET, PROBLEMS_SHEET, STATUS_SHEET, build_workbook
 from baocao.rules.status import SubmissionFacts, build_status, counts_sentence
 from baocao.rules.values import RoundInfo, UnitInfo
 from parsers.forms import load_spec

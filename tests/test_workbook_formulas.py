@@ -37,7 +37,7 @@ from baocao.reports.data import (
     load_summary_data,
 )
 from baocao.reports.form_template import LISTS_SHEET, META_SHEET, build_form_template, shipped_spec
-from baocao.reports.summaries import FIGURES_SHEET, PROBLEMS_SHEET, STATUS_SHEET, build_workbook
+from baocao.reports.workbook import FIGURES_SHEET, PROBLEMS_SHEET, STATUS_SHEET, build_workbook
 from baocao.rules.status import SubmissionFacts, build_status
 from baocao.rules.values import RoundInfo, UnitInfo
 from parsers.forms import FORM_NOT_NUMBER, load_spec, read_form

@@ -408,9 +408,11 @@ def poll(obj: Context, once: bool, no_send: bool) -> None:
 @friendly_errors
 def summary(obj: Context, round_code: str, out: Path | None, send: bool) -> None:
     """Bảng tổng hợp (.xlsx) và dự thảo báo cáo tổng hợp (.docx) của một đợt."""
-    from baocao.outbound.summaries import Occasion, queue_summary
+    from baocao.outbound.summaries import queue_summary
     from baocao.reports.data import load_summary_data
-    from baocao.reports.summaries import build_report, build_workbook
+    from baocao.reports.draft import build_report
+    from baocao.reports.workbook import build_workbook
+    from baocao.rules.summary_schedule import Occasion
 
     app = obj.app()
     now = app.clock()
@@ -439,8 +441,9 @@ def summary(obj: Context, round_code: str, out: Path | None, send: bool) -> None
 @friendly_errors
 def remind(obj: Context, round_code: str | None, dry_run: bool) -> None:
     """Nhắc các đơn vị chưa nộp (theo lịch nhắc của đợt), ngay bây giờ."""
-    from baocao.outbound.reminders import preview_reminders, queue_reminders, stage_text
+    from baocao.outbound.reminders import preview_reminders, queue_reminders
     from baocao.rules.calendar import TZ
+    from baocao.rules.reminders import stage_text
 
     app = obj.app()
     if dry_run:

@@ -31,11 +31,13 @@ from baocao.rules.intake import (
     with_forms,
 )
 from baocao.rules.sender import Thresholds
-from baocao.rules.values import identify_unit, normalise_address
+from baocao.rules.values import identify_unit
+from mailer.addresses import address_key
 from mailer.authresults import forgery_reason, read_auth_results
 from mailer.dkimcheck import forgery_reason_from_dkim, verify_dkim
 from mailer.forward import Forward, document_links, is_document_link, unwrap_forward
-from mailer.message import AttachmentPart, Envelope
+from mailer.message import Envelope
+from mailer.parts import AttachmentPart
 from parsers.detect import detect_kind
 from parsers.forms import FormResult, FormSpecError, read_form
 from parsers.others import CONVERT_TO
@@ -278,7 +280,7 @@ def prepare(
         envelope, files, snapshot.units, snapshot.rounds, tuple(extra),
         forwarded_from=(forward.sender or None) if forward else None,
         forgery=forgery(app, raw, envelope, snapshot),
-        staff=frozenset(normalise_address(a) for a in trust.staff_addresses),
+        staff=frozenset(address_key(a) for a in trust.staff_addresses),
         thresholds=(Thresholds(trust.match_min_score, trust.match_min_margin)
                     if trust.identify_by_document else None),
         links=tuple(link for link in document_links(envelope.body_text)

@@ -21,6 +21,7 @@ from baocao.outbound.caps import over_cap, queue_cap_notice, to_strangers_last_h
 from baocao.outbound.notices import record_notice
 from baocao.outbound.outbox import Queued
 from baocao.registry.forms import load_form_spec
+from baocao.rules.acknowledge import Reply, ReplyFacts, reply_for, wants_reply
 from baocao.rules.intake import (
     Decision,
     FileReport,
@@ -30,7 +31,8 @@ from baocao.rules.intake import (
     Outcome,
     ProblemNote,
 )
-from baocao.rules.values import identify_unit, normalise_address
+from baocao.rules.values import identify_unit
+from mailer.addresses import address_key
 from parsers.admin import AdminMeta
 from store.models import Attachment, FormValue, InboundMessage, Problem, Submission
 
@@ -49,7 +51,7 @@ def record_decision(
 
     Only writes: `pieces` (prepare.read_pieces) were read before the transaction opened.
     """
-    envelope, files = prepared.envelope, prepared.files
+    files = prepared.files
     outcome = decision.outcome or Outcome.FAILED
     if decision.is_submission and any(p.problems for p, _ in pieces):
         outcome = Outcome.ACCEPTED_WITH_PROBLEMS
@@ -71,8 +73,7 @@ def record_decision(
                     row.submission_id = submission.id
         _form_values(session, submission, attachments, readings, piece)
         _problems(session, message, submission, attachments, piece, app)
-        if piece.acknowledge and piece.unit is not None and envelope.sender:
-            queued += _acknowledge(session, app, message, prepared, piece, submission)
+        queued += _acknowledge(session, app, message, prepared, piece, submission)
     if decision.notice is not None:
         title = NOTICE_TITLES.get(decision.hold, "Thư từ địa chỉ chưa đăng ký")
         record_notice(session, app, message, title, decision.notice)
@@ -83,21 +84,29 @@ def _acknowledge(
     session: Session, app: App, message: InboundMessage, prepared: Prepared, piece: Decision,
     submission: Submission | None,
 ) -> int:
-    """Queue the acknowledgement within the caps; what the caps withhold is a problem noted."""
+    """Queue what baocao.rules.acknowledge decides; what the caps withhold is a problem noted."""
     envelope = prepared.envelope
-    assert piece.unit is not None
+    wanted = wants_reply(piece)
+    if not wanted or piece.unit is None or not envelope.sender:
+        return 0
     now, schedule = app.clock(), app.settings.schedule
     stranger = is_stranger(envelope.sender, prepared.intake)
-    if stranger and to_strangers_last_hour(session, now) >= schedule.stranger_hourly_cap:
+    reply = reply_for(ReplyFacts(
+        wanted=wanted, sender=envelope.sender, stranger=stranger,
+        unit_over_daily_cap=over_cap(session, piece.unit.id, now, schedule.daily_cap),
+        strangers_last_hour=to_strangers_last_hour(session, now) if stranger else 0,
+        stranger_hourly_cap=schedule.stranger_hourly_cap,
+    ))
+    if reply == Reply.WITHHELD:
         _problem(session, app, message, submission, "ack-withheld",
                  f"Không gửi thư xác nhận: đã gửi tối đa {schedule.stranger_hourly_cap} thư "
                  f"trong một giờ tới các địa chỉ chưa đăng ký (chống lợi dụng gửi thư rác).")
         return 0
-    if over_cap(session, piece.unit.id, now, schedule.daily_cap):
+    if reply == Reply.CAP_NOTICE:
         return queue_cap_notice(session, app, piece.unit.code, envelope.sender, now,
                                 envelope.message_id, to_stranger=stranger)
     result = queue_acknowledgement(session, app, message, envelope, piece, submission,
-                                   prepared.files, anonymous=stranger)
+                                   prepared.files, anonymous=reply == Reply.ANONYMOUS)
     if result.status == Queued.UNDELIVERABLE:
         _problem(session, app, message, submission, "unrepliable-address",
                  f"Không gửi được thư xác nhận: địa chỉ người gửi không dùng để trả lời được "
@@ -108,7 +117,7 @@ def _acknowledge(
 def is_stranger(address: str, intake: IntakeInput) -> bool:
     """An address no unit registered and no Nội vụ staff member uses."""
     return (identify_unit(address, intake.units) is None
-            and normalise_address(address) not in intake.staff)
+            and address_key(address) not in intake.staff)
 
 
 def _problem(session: Session, app: App, message: InboundMessage,

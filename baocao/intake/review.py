@@ -38,7 +38,8 @@ from baocao.rules.intake import (
     check_timeliness,
     decide,
 )
-from baocao.rules.values import RoundInfo, UnitInfo, normalise_address
+from baocao.rules.values import RoundInfo, UnitInfo
+from mailer.addresses import address_key
 from mailer.message import parse_envelope
 from store.audit import (
     attachment_superseded,
@@ -260,7 +261,7 @@ def assign(
                 f"Đơn vị {unit.name} không thuộc đối tượng của đợt {round_.code}; "
                 f"thêm đơn vị vào đợt trước khi gán."
             )
-        address = normalise_address(message.sender)
+        address = address_key(message.sender)
         add_address = remember_address and _address_to_add(session, address, unit)
         snapshot = load_snapshot(session)
         raw = app.archive.get(message.sha256)

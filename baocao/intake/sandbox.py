@@ -1,7 +1,8 @@
 """Run one file's parsing in a separate process with a time budget and a memory cap.
 
-Size checks before parsing stop zip and XML bombs, but FINDINGS shows tiny files that still
-make a parser run away (a cell spanning 2^31 columns, one cell at XFD1048576). Only a process
+Size checks before parsing stop zip and XML bombs, but tiny files still make a parser run
+away: a table cell spanning 2^31 columns made python-docx's `row.cells` reach 3.4 GB, one cell
+at XFD1048576 made openpyxl reach 3.9 GB (measured on Python 3.11). Only a process
 boundary contains every such case: the child gets an address-space limit and a deadline; if it
 dies or overruns, the file is recorded with a problem and intake goes on.
 

@@ -1,8 +1,8 @@
 """Reminders to units that have not sent a round's report, and the overdue list for Nội vụ.
 
-The decision of who gets which reminder is pure (`due_stage`, `plan_reminders`,
-`overdue_units`) so it can be tested against real calendars; `queue_reminders` only loads plain
-data, asks the pure core and writes outbox rows. Every row carries an idempotency key, so the job
+The decision of who gets which reminder is pure (baocao.rules.reminders) so it can be tested
+against real calendars; `queue_reminders` only loads plain data, asks the pure core and writes
+outbox rows. Every row carries an idempotency key, so the job
 can run twice, late, or after a crash without mailing anyone twice; after downtime across two
 stages only the latest one goes out, because an "còn 3 ngày" mail sent on the last day is wrong.
 """
@@ -10,7 +10,7 @@ stages only the latest one goes out, because an "còn 3 ngày" mail sent on the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,8 +22,20 @@ from baocao.config.context import App
 from baocao.outbound.outbox import Enqueued, Queued, enqueue, key_exists
 from baocao.outbound.render import render_email
 from baocao.registry.snapshots import load_rounds, load_units
-from baocao.rules.calendar import TZ, WorkCalendar
+from baocao.rules.calendar import TZ
 from baocao.rules.deadlines import format_date
+from baocao.rules.reminders import (
+    OverdueList,
+    ReminderPlan,
+    due_stage,
+    full_addresses,
+    overdue_key,
+    overdue_units,
+    plan_reminders,
+    reminder_key,
+    stage_label,
+    stage_text,
+)
 from baocao.rules.values import RoundInfo, UnitInfo
 from store.audit import counting
 from store.models import Outbox, Submission
@@ -36,134 +48,6 @@ OVERDUE_KIND = "overdue"
 
 class ReminderError(ValueError):
     """Raised when a reminder run names a round that does not exist."""
-
-
-@dataclass(frozen=True)
-class ReminderPlan:
-    round: RoundInfo
-    unit: UnitInfo
-    stage: int
-
-
-@dataclass(frozen=True)
-class OverdueList:
-    """The units that owe `round` and sent nothing by its last day."""
-
-    round: RoundInfo
-    units: tuple[UnitInfo, ...]
-
-
-# --------------------------------------------------------------------------- pure core
-
-
-def stage_day(last_day: date, stage: int, cal: WorkCalendar) -> date:
-    """The day a stage is due: `stage` working days from the last day; stage 0 is the last day.
-
-    Stage 0 is the last day itself even when the office wrote a day off (see
-    `deadlines.last_day`): "hôm nay là hạn cuối" must not be sent after the deadline.
-    """
-    return last_day if stage == 0 else cal.add_working_days(last_day, stage)
-
-
-def due_stage(
-    last_day: date, stages: Sequence[int], cal: WorkCalendar, today: date
-) -> int | None:
-    """The latest stage whose day is on or before `today`; None on a day off or before any."""
-    if not cal.is_working_day(today):
-        return None
-    due = [s for s in stages if stage_day(last_day, s, cal) <= today]
-    return max(due) if due else None
-
-
-def plan_reminders(
-    rounds: Iterable[RoundInfo],
-    units: Iterable[UnitInfo],
-    submitted: set[tuple[int, int]],
-    sent: set[tuple[int, int, int]],
-    cal: WorkCalendar,
-    today: date,
-    stages: Sequence[int],
-) -> list[ReminderPlan]:
-    """Who gets which reminder today.
-
-    `units` are the active units; `submitted` holds (round_id, unit_id) with any submission;
-    `sent` holds (round_id, unit_id, stage) of reminders already queued. A stage is skipped when
-    it or a later one was already sent, so a stage never goes out twice and never goes backwards.
-    """
-    unit_list = list(units)
-    latest_sent: dict[tuple[int, int], int] = {}
-    for round_id, unit_id, stage in sent:
-        key = (round_id, unit_id)
-        latest_sent[key] = max(stage, latest_sent.get(key, stage))
-    plans: list[ReminderPlan] = []
-    for round_ in rounds:
-        if not round_.is_open(today):
-            continue
-        due = due_stage(round_.last_day, stages, cal, today)
-        if due is None:
-            continue
-        for unit in unit_list:
-            key = (round_.id, unit.id)
-            if not round_.owed_by(unit) or key in submitted:
-                continue
-            previous = latest_sent.get(key)
-            if previous is not None and previous >= due:
-                continue
-            plans.append(ReminderPlan(round_, unit, due))
-    return plans
-
-
-def overdue_units(
-    rounds: Iterable[RoundInfo],
-    units: Iterable[UnitInfo],
-    submitted: set[tuple[int, int]],
-    today: date,
-) -> list[OverdueList]:
-    """For every open round past its last day, the owing units with no submission at all."""
-    unit_list = list(units)
-    out: list[OverdueList] = []
-    for round_ in rounds:
-        if round_.closed or round_.last_day >= today:
-            continue
-        missing = tuple(
-            u for u in unit_list if round_.owed_by(u) and (round_.id, u.id) not in submitted
-        )
-        if missing:
-            out.append(OverdueList(round_, missing))
-    return out
-
-
-def stage_text(last_day: date, cal: WorkCalendar, today: date) -> str:
-    """How far today is from the last day, counted in working days as on the actual day.
-
-    Worded from the real distance rather than the stage number, so a reminder delayed by
-    downtime still tells the truth.
-    """
-    if today == last_day:
-        return "hôm nay là hạn cuối"
-    if today < last_day:
-        left = cal.working_days_between(today, last_day)
-        return f"còn {left} ngày làm việc" if left > 0 else "sắp đến hạn cuối"
-    late = max(cal.working_days_between(last_day, today), 1)
-    return f"đã quá hạn {late} ngày làm việc"
-
-
-def full_addresses(unit: UnitInfo) -> tuple[str, ...]:
-    """The unit's registered mailbox addresses; whole-domain patterns ("@xa.vn") are not mail."""
-    return tuple(a for a in unit.addresses if "@" in a and not a.startswith("@"))
-
-
-def stage_label(stage: int) -> str:
-    """The stage as the outbox's `stage` column writes it: "-3", "0", "+1"."""
-    return f"{stage:+d}" if stage else "0"
-
-
-def reminder_key(round_code: str, unit_code: str, stage: int) -> str:
-    return f"reminder:{round_code}:{unit_code}:{stage:+d}"
-
-
-def overdue_key(round_code: str, day: date) -> str:
-    return f"overdue:{round_code}:{day.isoformat()}"
 
 
 # --------------------------------------------------------------------------- shell

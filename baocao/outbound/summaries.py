@@ -7,58 +7,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Literal
+from datetime import datetime
 
 from baocao.config.context import App
-from baocao.config.settings import WEEKDAYS
 from baocao.outbound.outbox import Queued, enqueue, key_exists
 from baocao.outbound.render import render_email
 from baocao.registry.snapshots import load_rounds
 from baocao.reports.data import load_summary_data
-from baocao.reports.summaries import (
-    build_report,
-    build_workbook,
-    summary_email_context,
-    summary_filenames,
-)
-from baocao.rules.calendar import TZ, WorkCalendar
-from baocao.rules.values import RoundInfo
+from baocao.reports.draft import build_report
+from baocao.reports.summary_mail import summary_email_context, summary_filenames
+from baocao.reports.workbook import build_workbook
+from baocao.rules.calendar import TZ
+from baocao.rules.summary_schedule import Occasion, due_occasions
 
 log = logging.getLogger(__name__)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-# Weekly summaries continue this long after the last day (late units still arrive), or until
-# the round is closed with `baocao rounds close`.
-WEEKLY_AFTER = timedelta(days=28)
-
-
-OccasionKind = Literal["weekly", "after-deadline", "on-demand"]
-
-
-@dataclass(frozen=True)
-class Occasion:
-    kind: OccasionKind
-    key: str  # part of the outbox key: one mail per round and occasion
-
-
-def due_occasions(
-    round_: RoundInfo, cal: WorkCalendar, today: date, weekday: str
-) -> list[Occasion]:
-    """Pure: which scheduled summaries of this round are due today (at the summary hour)."""
-    if not round_.is_open(today) or not cal.is_working_day(today):
-        return []
-    out = []
-    after = cal.add_working_days(round_.last_day, 1)
-    if today == after:
-        out.append(Occasion("after-deadline", "after-deadline"))
-    if today <= round_.last_day + WEEKLY_AFTER and today.weekday() == WEEKDAYS.index(weekday):
-        year, week, _ = today.isocalendar()
-        out.append(Occasion("weekly", f"weekly-{year}-W{week:02d}"))
-    return out
 
 
 @dataclass

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from baocao.registry.forms import load_form_spec
-from baocao.rules.values import RoundInfo, UnitInfo, normalise_address
+from baocao.rules.values import RoundInfo, UnitInfo
 from baocao.rules.which_round import form_markers
+from mailer.addresses import address_key
 from parsers.forms import FormSpecError
 from store.models import Round, Unit
 
@@ -23,7 +24,7 @@ def unit_info(unit: Unit) -> UnitInfo:
         name=unit.name,
         short_name=unit.short_name,
         kind=unit.kind,
-        addresses=tuple(normalise_address(a.pattern) for a in unit.addresses),
+        addresses=tuple(address_key(a.pattern) for a in unit.addresses),
         aliases=tuple(a.alias for a in unit.aliases),
     )
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
 
-import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from baocao.rules.values import PUBLIC_DOMAINS
+from mailer.addresses import address_key
 from parsers.vntext import fold, name_key, nfc
 from store.models import UNIT_KINDS, Unit, UnitAddress, UnitAlias
 
@@ -91,7 +91,8 @@ def parse_kind(text: str) -> str | None:
 
 
 def split_addresses(text: str) -> list[str]:
-    return [a.strip().strip("<>").lower() for a in re.split(r"[;,\s]+", text) if a.strip()]
+    """The addresses of a cell, each in the one form every lookup uses (address_key)."""
+    return [address_key(a) for a in re.split(r"[;,\s]+", text) if a.strip().strip("<>").strip()]
 
 
 def make_code(short_name: str | None, name: str) -> str:
@@ -142,6 +143,8 @@ def _cell_text(value: Any) -> str:
 
 def read_unit_sheet(data: bytes) -> list[UnitRow | SkippedRow]:
     """Find the header row (within the first 10) and parse every row below it."""
+    import openpyxl  # here, not at the top: listing units must not pay for it
+
     try:
         workbook = openpyxl.load_workbook(BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:
@@ -222,3 +225,36 @@ def import_units(session: Session, parsed: Iterable[UnitRow | SkippedRow]) -> Im
                 known.add(name_key(alias))
     session.flush()
     return report
+
+
+@dataclass(frozen=True)
+class UnitListing:
+    """One unit as `baocao units list` shows it (and prints it with --json)."""
+
+    code: str
+    name: str
+    short_name: str | None
+    kind: str
+    emails: tuple[str, ...]
+    contact: str | None
+    active: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "short_name": self.short_name,
+                "kind": self.kind, "emails": list(self.emails), "contact": self.contact,
+                "active": self.active}
+
+
+def list_units(session: Session) -> list[UnitListing]:
+    """Every unit, active or not, in the order they were added, with its addresses."""
+    query = select(Unit).options(selectinload(Unit.addresses)).order_by(Unit.id)
+    return [
+        UnitListing(u.code, u.name, u.short_name, u.kind, tuple(a.pattern for a in u.addresses),
+                    u.contact, u.active)
+        for u in session.scalars(query)
+    ]
+
+
+def active_unit_names(session: Session) -> list[str]:
+    """The active units' names in the order they were added (a blank form's pick list)."""
+    return list(session.scalars(select(Unit.name).where(Unit.active.is_(True)).order_by(Unit.id)))

@@ -1,9 +1,10 @@
 """The plain facts a round summary is built from, loaded in a handful of queries.
 
-`baocao.reports.summaries` turns a `SummaryData` into the .xlsx and .docx without touching the
-database, so the layouts are tested with hand-made data; this module is the only part that
-reads the store. Queries select columns, not ORM objects, and are grouped in Python, so the
-cost stays flat whether a round has 20 units or 3,000 (no query per unit).
+`baocao.reports.workbook` and `baocao.reports.draft` turn a `SummaryData` into the .xlsx and
+.docx without touching the database, so the layouts are tested with hand-made data; this
+module is the only part that reads the store. Queries select columns, not ORM objects, and
+are grouped in Python, so the cost stays flat whether a round has 20 units or 3,000 (no query
+per unit).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 
 SATURDAY = "Thứ Bảy"
 SUNDAY = "Chủ nhật"

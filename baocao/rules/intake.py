@@ -15,8 +15,9 @@ from baocao.rules.calendar import TZ
 from baocao.rules.deadlines import Timeliness, format_datetime, judge
 from baocao.rules.robots import absence_robot, replies_to_ours
 from baocao.rules.sender import Thresholds, match_documents
-from baocao.rules.values import RoundInfo, UnitInfo, identify_unit, normalise_address
+from baocao.rules.values import RoundInfo, UnitInfo, identify_unit
 from baocao.rules.which_round import Evidence, FileEvidence, choose_round, owed_open, split_bundle
+from mailer.addresses import address_key
 from mailer.message import Envelope
 from parsers.admin import AdminMeta
 from parsers.forms import FormResult
@@ -103,7 +104,6 @@ class Decision:
     round: RoundInfo | None = None
     timeliness: Timeliness | None = None
     problems: tuple[ProblemNote, ...] = ()
-    acknowledge: bool = False
     identified_by: str | None = None  # "address" | "forward" | "document" | "review"
     hold: Hold | None = None
     candidate: UnitInfo | None = None  # likely unit of a held mail, for the reviewer
@@ -257,7 +257,7 @@ def check_sender(inp: IntakeInput, d: Decision) -> Decision:
     outer = identify_unit(env.sender, inp.units)
     inner = identify_unit(inp.forwarded_from, inp.units) if inp.forwarded_from else None
     if inner is not None and inner != outer:
-        if outer is not None or normalise_address(env.sender) in inp.staff:
+        if outer is not None or address_key(env.sender) in inp.staff:
             return replace(d, unit=inner, identified_by="forward")
         verdict = (
             match_documents(_issuers(inp), inp.units, inp.thresholds)
@@ -346,7 +346,7 @@ def check_round(inp: IntakeInput, d: Decision) -> Decision:
     if choice.round is None:
         hold = Hold.NO_ROUND if not owed else Hold.ROUND_UNCLEAR
         return replace(d, outcome=Outcome.QUARANTINED, hold=hold, candidate=d.unit,
-                       reason=choice.reason, acknowledge=True)
+                       reason=choice.reason)
     return replace(d, round=choice.round)
 
 
@@ -368,7 +368,6 @@ def check_has_files(inp: IntakeInput, d: Decision) -> Decision:
         hold=Hold.NO_FILES,
         candidate=d.unit,
         reason="Thư không có tệp đính kèm nên chưa được ghi nhận là đã nộp báo cáo.",
-        acknowledge=True,
     )
 
 
@@ -416,7 +415,7 @@ def check_timeliness(inp: IntakeInput, d: Decision) -> Decision:
     timeliness = judge(received, d.round.last_day)
     parts = tuple(replace(p, timeliness=judge(received, p.round.last_day)) for p in d.parts)
     outcome = Outcome.ACCEPTED_WITH_PROBLEMS if d.problems else Outcome.ACCEPTED
-    return replace(d, timeliness=timeliness, parts=parts, outcome=outcome, acknowledge=True)
+    return replace(d, timeliness=timeliness, parts=parts, outcome=outcome)
 
 
 @dataclass(frozen=True)

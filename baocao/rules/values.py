@@ -67,18 +67,13 @@ class RoundChoice:
     reason: str | None  # Vietnamese, when no single round could be chosen
 
 
-def normalise_address(address: str) -> str:
-    """How addresses are compared everywhere (mailer.addresses.address_key)."""
-    return address_key(address)
-
-
 def identify_unit(sender: str, units: Iterable[UnitInfo]) -> UnitInfo | None:
     """An exact address wins over a whole-domain rule; an ambiguous domain identifies nobody.
 
     `ubnd+baocao@xa.vn` is the registered `ubnd@xa.vn` (plus-addressing: the mailbox is the
     same), unless the tagged address is itself registered.
     """
-    sender = normalise_address(sender)
+    sender = address_key(sender)
     if "@" not in sender:
         return None
     untagged = without_tag(sender)

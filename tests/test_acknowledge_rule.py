@@ -1,0 +1,55 @@
+"""baocao.rules.acknowledge: the one place that decides whether and how a mail is answered."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from baocao.rules.acknowledge import Reply, ReplyFacts, reply_for, wants_reply
+from baocao.rules.intake import Decision, Hold, Outcome
+from baocao.rules.values import UnitInfo
+
+UNIT = UnitInfo(1, "xa-a", "UBND xã A", None, "xa", ("ubnd@a.vn",))
+
+
+@pytest.mark.parametrize(
+    ("decision", "wanted"),
+    [
+        (Decision(Outcome.ACCEPTED, unit=UNIT), True),
+        (Decision(Outcome.ACCEPTED_WITH_PROBLEMS, unit=UNIT), True),
+        (Decision(Outcome.QUARANTINED, unit=UNIT, hold=Hold.NO_FILES), True),
+        (Decision(Outcome.QUARANTINED, unit=UNIT, hold=Hold.NO_ROUND), True),
+        (Decision(Outcome.QUARANTINED, unit=UNIT, hold=Hold.ROUND_UNCLEAR), True),
+        (Decision(Outcome.QUARANTINED, unit=UNIT, hold=Hold.BUNDLE_UNCLEAR), False),
+        (Decision(Outcome.QUARANTINED, unit=UNIT, hold=Hold.REPLY_WITH_LINK), False),
+        (Decision(Outcome.QUARANTINED, candidate=UNIT, hold=Hold.FORGERY), False),
+        (Decision(Outcome.QUARANTINED, hold=Hold.UNKNOWN_SENDER), False),
+        (Decision(Outcome.IGNORED, unit=UNIT), False),
+        (Decision(Outcome.ACCEPTED), False),  # no unit: nobody to acknowledge as
+    ],
+)
+def test_what_deserves_an_answer(decision: Decision, wanted: bool) -> None:
+    assert wants_reply(decision) is wanted
+
+
+BASE = ReplyFacts(wanted=True, sender="ubnd@a.vn", stranger=False, unit_over_daily_cap=False,
+                  strangers_last_hour=0, stranger_hourly_cap=20)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reply"),
+    [
+        ({}, Reply.ACKNOWLEDGE),
+        ({"wanted": False}, Reply.NONE),
+        ({"sender": ""}, Reply.NONE),
+        ({"stranger": True}, Reply.ANONYMOUS),
+        ({"unit_over_daily_cap": True}, Reply.CAP_NOTICE),
+        ({"stranger": True, "strangers_last_hour": 20}, Reply.WITHHELD),
+        ({"stranger": True, "strangers_last_hour": 20, "unit_over_daily_cap": True},
+         Reply.WITHHELD),  # the global stranger cap comes first: not even a cap notice
+        ({"strangers_last_hour": 99}, Reply.ACKNOWLEDGE),  # a unit's own address: no such cap
+    ],
+)
+def test_how_it_is_answered(changes: dict[str, object], reply: Reply) -> None:
+    assert reply_for(replace(BASE, **changes)) == reply  # type: ignore[arg-type]
