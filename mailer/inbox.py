@@ -37,6 +37,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -46,6 +47,7 @@ from imapclient.imapclient import _parse_untagged_response
 from imapclient.response_parser import parse_response
 
 from mailer.errors import PermanentMailError, TransientMailError
+from mailer.tls import certificate_hint, client_context
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,8 @@ class ImapSettings:
     batch_bytes: int = 16 * _MIB  # a batch stops growing at this many bytes of messages
     stream_bytes: int = 8 * _MIB  # larger messages are fetched alone, in chunks
     chunk_bytes: int = 4 * _MIB  # one partial fetch of such a message
+    # PEM of the office's internal CA: trusted instead of the system store (hostname still checked)
+    ca_file: Path | None = None
 
     def __repr__(self) -> str:  # keep the password out of logs and tracebacks
         return (
@@ -370,7 +374,7 @@ class Inbox:
 
     def _connect(self) -> None:
         s = self.settings
-        ctx = ssl.create_default_context() if s.security != "plain" else None
+        ctx = client_context(s.ca_file) if s.security != "plain" else None
         try:
             client = IMAPClient(
                 s.host,
@@ -433,7 +437,9 @@ class Inbox:
                 client.shutdown()
 
     def _connection_error(self, e: BaseException) -> InboxConnectionError:
-        if isinstance(e, ssl.SSLError | ssl.CertificateError):
+        if isinstance(e, ssl.SSLCertVerificationError):
+            hint = certificate_hint(e, "imap", self.settings.ca_file)
+        elif isinstance(e, ssl.SSLError | ssl.CertificateError):
             hint = "kiểm tra chứng chỉ của máy chủ và kiểu bảo mật (ssl/starttls) đã cấu hình"
         elif isinstance(e, TimeoutError | socket.timeout):
             hint = (

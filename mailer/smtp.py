@@ -13,10 +13,12 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses
+from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
 from mailer.errors import PermanentMailError, SmtpConnectionError, TransientMailError
+from mailer.tls import certificate_hint, client_context
 
 __all__ = ["SmtpSender", "SmtpSettings"]
 
@@ -33,6 +35,8 @@ class SmtpSettings:
     from_address: str
     from_name: str
     timeout: float = 30.0
+    # PEM of the office's internal CA: trusted instead of the system store (hostname still checked)
+    ca_file: Path | None = None
 
 
 def _is_loopback(host: str) -> bool:
@@ -100,7 +104,7 @@ class SmtpSender:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
+        context = client_context(s.ca_file)
         conn: smtplib.SMTP
         if s.security == "ssl":
             conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
@@ -163,7 +167,11 @@ class SmtpSender:
             raise PermanentMailError(f"Máy chủ SMTP không hỗ trợ: {exc}") from exc
         except ssl.SSLCertVerificationError as exc:
             self._drop()
-            raise PermanentMailError(f"Chứng chỉ của máy chủ SMTP không hợp lệ: {exc}") from exc
+            s = self.settings
+            raise PermanentMailError(
+                f"Chứng chỉ của máy chủ SMTP {s.host}:{s.port} không hợp lệ: "
+                f"{certificate_hint(exc, 'smtp', s.ca_file)}."
+            ) from exc
         except (smtplib.SMTPException, OSError) as exc:  # timeouts, refused, reset, TLS errors
             self._drop()
             raise SmtpConnectionError(f"Lỗi kết nối SMTP: {exc!r}") from exc

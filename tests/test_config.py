@@ -88,3 +88,71 @@ def test_missing_file_and_bad_toml_are_clear(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.toml", ENV)
     with pytest.raises(ConfigError, match="sai cú pháp TOML"):
         load_settings(write(tmp_path, "[office\nname="), ENV)
+
+
+def test_unknown_keys_and_sections_are_named_with_the_nearest_valid_one(tmp_path: Path) -> None:
+    bad = GOOD.replace('post_action = "move:Đã xử lý"', 'post_acton = "move:Đã xử lý"').replace(
+        "[calendar]", 'from_adress = "x@tanhung.gov.vn"\n\n[calendar]'
+    ) + '\n[schedul]\npoll_seconds = 60\n\n[imap.tls]\nverify = false\n'
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, bad), ENV)
+    lines = str(info.value).splitlines()[1:]
+    # All of them in one error, first (a misspelt key often explains a "missing" one). The
+    # [imap.tls] table is a key of [imap] with nothing close to it: [imap]'s keys are listed.
+    assert lines[:4] == [
+        "  - Khóa không hợp lệ 'imap.post_acton' — có phải 'imap.post_action'?",
+        "  - Khóa không hợp lệ 'imap.tls': baocao không dùng khóa này (các khóa của [imap]: "
+        "batch_size, ca_file, host, mailbox, password_env, port, post_action, security, "
+        "timeout_seconds, username).",
+        "  - Khóa không hợp lệ 'smtp.from_adress' — có phải 'smtp.from_address'?",
+        "  - Mục không hợp lệ [schedul] — có phải [schedule]?",
+    ]
+
+
+def test_a_key_in_the_wrong_section_or_top_level_points_to_its_section(tmp_path: Path) -> None:
+    misplaced = GOOD.replace('from_address = "baocao@tanhung.gov.vn"', "").replace(
+        '[imap]\n', '[imap]\nfrom_address = "baocao@tanhung.gov.vn"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, 'name = "X"\n' + misplaced), ENV)
+    text = str(info.value)
+    assert "Khóa không hợp lệ 'imap.from_address' — có phải 'smtp.from_address'?" in text
+    assert "Khóa không hợp lệ 'name' — có phải 'office.name'?" in text
+    assert "Thiếu khóa 'smtp.from_address'" in text
+    odd = GOOD + '\n[trust]\nxyz = 1\n\n[zzz]\nq = 1\n'
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, odd), ENV)
+    text = str(info.value)
+    assert "Khóa không hợp lệ 'trust.xyz': baocao không dùng khóa này (các khóa của [trust]: " \
+        "authserv_id, date_skew_hours, dkim," in text
+    assert "Mục không hợp lệ [zzz]: các mục là [calendar], [database]," in text
+
+
+def test_known_keys_pass_and_a_password_in_the_file_is_reported_once(tmp_path: Path) -> None:
+    every = GOOD.replace("[calendar]", "timeout_seconds = 20\nmessage_id_domain = \"x.vn\"\n"
+                         "\n[calendar]") + "\n[trust]\nauthserv_id = \"mx.tanhung.gov.vn\"\n"
+    assert load_settings(write(tmp_path, every), ENV).smtp.timeout == 20
+    bad = GOOD.replace('password_env = "BAOCAO_IMAP_PASSWORD"', 'password = "hunter2"')
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, bad), ENV)
+    assert "không hợp lệ 'imap.password'" not in str(info.value)
+    assert str(info.value).count("imap.password'") == 1
+
+
+def test_ca_file_must_be_a_readable_pem_and_needs_tls(tmp_path: Path) -> None:
+    missing = GOOD.replace('[smtp]\n', '[smtp]\nca_file = "certs/ca.pem"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, missing), ENV)
+    text = str(info.value)
+    assert "'smtp.ca_file' = 'certs/ca.pem'" in text and str(tmp_path / "certs" / "ca.pem") in text
+    assert "không đọc được tệp" in text
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "ca.pem").write_text("không phải chứng chỉ\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="không chứa chứng chỉ PEM nào"):
+        load_settings(write(tmp_path, missing), ENV)
+    plain = GOOD.replace('[imap]\n', '[imap]\nsecurity = "plain"\nca_file = "ca.pem"\n').replace(
+        'host = "mail.tanhung.gov.vn"\nusername', 'host = "127.0.0.1"\nusername', 1)
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, plain), ENV)
+    assert "Khóa 'imap.ca_file' chỉ dùng khi imap.security là 'ssl' hoặc 'starttls'" in str(
+        info.value)

@@ -26,6 +26,7 @@ from baocao.config.settings import ConfigError, Settings, load_settings
 from baocao.intake.post_actions import pending_count
 from mailer.inbox import Inbox, InboxAuthError, InboxCommandError, InboxConnectionError
 from mailer.smtp import SmtpSender
+from mailer.tls import certificate_hint
 from store.db import check, current_revision, head_revision, make_engine
 
 __all__ = ["Check", "exit_status", "run_checks"]
@@ -156,7 +157,9 @@ def _archive_check(folder: Path) -> Check:
 # --- mail servers --------------------------------------------------------------------------
 
 
-def _network_hint(exc: BaseException, section: str, timeout: float) -> str:
+def _network_hint(
+    exc: BaseException, section: str, timeout: float, ca_file: Path | None = None
+) -> str:
     """What went wrong reaching a server and which keys to look at, from the root cause."""
     keys = f"{section}.host, {section}.port và {section}.security"
     ports = "ssl: 993, starttls: 143" if section == "imap" else "ssl: 465, starttls: 587"
@@ -168,6 +171,8 @@ def _network_hint(exc: BaseException, section: str, timeout: float) -> str:
     if isinstance(exc, TimeoutError | socket.timeout):
         return (f"máy chủ không trả lời sau {timeout:g} giây. Cách sửa: kiểm tra mạng, "
                 f"tường lửa và {keys}.")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"{certificate_hint(exc, section, ca_file)}."
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
         return (f"lỗi TLS/chứng chỉ ({exc}). Cách sửa: kiểm tra {section}.security "
                 f"(ssl hay starttls) có đúng với cổng ({ports}) và chứng chỉ của máy chủ.")
@@ -207,14 +212,14 @@ def _imap_checks(settings: Settings) -> list[Check]:
                      "kiểm tra imap.mailbox (đúng tên thư mục như trong trình đọc thư).")
     except InboxConnectionError as exc:
         root = _root(exc)
-        hint = _network_hint(root, "imap", s.timeout) if root is not exc else str(exc)
+        hint = _network_hint(root, "imap", s.timeout, s.ca_file) if root is not exc else str(exc)
         imap = Check("IMAP", False, f"Không kết nối được {where}: {hint}")
     except ValueError as exc:
         imap = Check("IMAP", False, str(exc))
     else:
         imap = Check("IMAP", True,
                      f"Đăng nhập {where} và mở thư mục {s.mailbox!r} được "
-                     f"({status.exists} thư).")
+                     f"({status.exists} thư){_trusted_by(s.ca_file)}.")
     if idle is None:
         idle = Check("IMAP IDLE", False, "Chưa kiểm tra được (IMAP lỗi, xem dòng trên).",
                      required=False)
@@ -257,14 +262,20 @@ def _smtp_check(settings: Settings) -> Check:
                      "và tài khoản gửi thư.")
     except (OSError, smtplib.SMTPException) as exc:
         return Check("SMTP", False,
-                     f"Không kết nối được {where}: {_network_hint(exc, 'smtp', s.timeout)}")
+                     f"Không kết nối được {where}: "
+                     f"{_network_hint(exc, 'smtp', s.timeout, s.ca_file)}")
     except ValueError as exc:
         return Check("SMTP", False, str(exc))
     if code != 250:
         reply = text.decode("utf-8", "replace")
         return Check("SMTP", False, f"{where} trả lời NOOP bằng {code} {reply}.")
     who = f"đăng nhập {s.username!r}" if s.username else "không cần đăng nhập"
-    return Check("SMTP", True, f"Kết nối {where} được ({s.security}, {who}); chưa gửi thư nào.")
+    return Check("SMTP", True, f"Kết nối {where} được ({s.security}, {who}"
+                 f"{_trusted_by(s.ca_file)}); chưa gửi thư nào.")
+
+
+def _trusted_by(ca_file: Path | None) -> str:
+    return f", chứng chỉ do CA nội bộ {ca_file} ký" if ca_file else ""
 
 
 # --- LibreOffice ---------------------------------------------------------------------------

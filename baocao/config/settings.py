@@ -3,12 +3,15 @@
 Passwords never live in the file: the file names the environment variable that holds each one,
 so the config can be copied, backed up and shown to a colleague safely.
 Every error names the key, the bad value and what is expected, in Vietnamese, because the person
-reading it is the office's IT person at a terminal.
+reading it is the office's IT person at a terminal. A key the reader does not know is an error
+too (with the nearest known key): a typo would otherwise silently mean "use the default".
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,10 +19,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from baocao.rules.calendar import WEEKDAYS
 from baocao.rules.deadlines import parse_vn_date
 from mailer.forward import DOCUMENT_HOSTS
 from mailer.inbox import ImapSettings, is_loopback, parse_post_action, validate_settings
 from mailer.smtp import SmtpSettings
+from mailer.tls import client_context
 
 Security = Literal["ssl", "starttls", "plain"]
 SECURITIES: tuple[Security, ...] = ("ssl", "starttls", "plain")
@@ -52,7 +57,6 @@ class IntakeSettings:
     document_link_hosts: tuple[str, ...] = DOCUMENT_HOSTS  # links that stand for a document
 
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,11 @@ class _Reader:
         self.data = data
         self.env = env
         self.errors: list[str] = []
+        self.asked: set[str] = set()  # every key read: what the file may contain
+        self.refused: set[str] = set()  # known but never suggested (a password in the file)
 
     def _get(self, key: str) -> tuple[bool, Any]:
+        self.asked.add(key)
         node: Any = self.data
         for part in key.split("."):
             if not isinstance(node, Mapping) or part not in node:
@@ -195,6 +202,7 @@ class _Reader:
 
     def secret(self, key: str, required: bool) -> str | None:
         """A password is named by an env var (``<key>_env``), never written in the file."""
+        self.refused.add(key)
         found, _ = self._get(key)
         if found:
             self.errors.append(
@@ -217,6 +225,73 @@ class _Reader:
             )
             return None
         return value
+
+    def unknown(self) -> list[str]:
+        """An error for each key and section of the file that nothing read. Call it after every
+        read: the known keys are exactly the ones asked for."""
+        keys = sorted(self.asked - self.refused)
+        sections = sorted({k.partition(".")[0] for k in keys})
+        errors = []
+        for name, value in self.data.items():
+            table = isinstance(value, Mapping)
+            if name in sections and table:
+                errors += [_unknown_key(f"{name}.{sub}", keys) for sub in value
+                           if f"{name}.{sub}" not in self.asked]
+            elif name in sections:
+                errors.append(f"'{name}' phải là một mục [{name}] chứa các khóa, "
+                              f"không phải một giá trị.")
+            elif table:
+                errors.append(_unknown_section(name, sections))
+            else:
+                errors.append(_unknown_key(name, keys))
+        return errors
+
+
+def _unknown_key(key: str, keys: list[str]) -> str:
+    """Names the nearest known key: a close spelling in the same section, else the same (or a
+    close) name in another section. Names are compared without their section, which every key
+    of a section shares and which would make any two of them look alike."""
+    section, _, leaf = key.rpartition(".")
+    own = [k.rpartition(".")[2] for k in keys if k.rpartition(".")[0] == section]
+    elsewhere = {k.rpartition(".")[2]: k for k in reversed(keys) if k.rpartition(".")[0] != section}
+    if near := difflib.get_close_matches(leaf, own, n=1, cutoff=0.6):
+        return f"Khóa không hợp lệ '{key}' — có phải '{section}.{near[0]}'?"
+    if near := difflib.get_close_matches(leaf, list(elsewhere), n=1, cutoff=0.8):
+        return f"Khóa không hợp lệ '{key}' — có phải '{elsewhere[near[0]]}'?"
+    where = (f"các khóa của [{section}]: {', '.join(own)}" if own
+             else "mọi khóa phải nằm trong một mục như [office], [imap]")
+    return f"Khóa không hợp lệ '{key}': baocao không dùng khóa này ({where})."
+
+
+def _unknown_section(name: str, sections: list[str]) -> str:
+    close = difflib.get_close_matches(name, sections, n=1, cutoff=0.6)
+    if close:
+        return f"Mục không hợp lệ [{name}] — có phải [{close[0]}]?"
+    return f"Mục không hợp lệ [{name}]: các mục là {', '.join(f'[{s}]' for s in sections)}."
+
+
+def _ca_file(r: _Reader, key: str, raw: str, base: Path, security: str) -> Path | None:
+    """The office's internal CA (PEM), loaded now so a wrong path fails at start, not at the
+    first connection. A relative path is relative to the config file, like the archive."""
+    if not raw:
+        return None
+    path = (base / raw).resolve()
+    if security == "plain":
+        r.errors.append(f"Khóa '{key}' chỉ dùng khi {key.partition('.')[0]}.security là "
+                        f"'ssl' hoặc 'starttls' (đang là 'plain').")
+        return None
+    try:
+        client_context(path)
+    except ssl.SSLError:
+        r.errors.append(f"Khóa '{key}' = {raw!r}: tệp {path} không chứa chứng chỉ PEM nào "
+                        f"(cần tệp chứng chỉ của CA nội bộ, dạng -----BEGIN CERTIFICATE-----).")
+    except OSError as exc:
+        r.errors.append(f"Khóa '{key}' = {raw!r}: không đọc được tệp {path} "
+                        f"({exc.strerror or exc}); kiểm tra đường dẫn và quyền đọc của người "
+                        f"dùng chạy baocao.")
+    else:
+        return path
+    return None
 
 
 def _database_url(raw: str, base: Path) -> str:
@@ -252,6 +327,7 @@ def parse_settings(
         mailbox=r.text("imap.mailbox", "INBOX"),
         timeout=float(r.integer("imap.timeout_seconds", 30, 1)),
         batch_size=r.integer("imap.batch_size", 25, 1),
+        ca_file=_ca_file(r, "imap.ca_file", r.text("imap.ca_file", ""), base, imap_sec),
     )
     smtp_sec = cast(Security, r.choice("smtp.security", SECURITIES, "starttls"))
     smtp_user = r.text("smtp.username", "") or None
@@ -264,6 +340,7 @@ def parse_settings(
         from_address=r.text("smtp.from_address"),
         from_name=r.text("smtp.from_name", "") or office.name,
         timeout=float(r.integer("smtp.timeout_seconds", 30, 1)),
+        ca_file=_ca_file(r, "smtp.ca_file", r.text("smtp.ca_file", ""), base, smtp_sec),
     )
     if imap.host:
         try:
@@ -344,6 +421,7 @@ def parse_settings(
             r.errors.append(
                 f"Khóa 'office.summary_to' có địa chỉ {address!r} không hợp lệ: cần địa chỉ email."
             )
+    r.errors[:0] = r.unknown()  # first: a misspelt key often explains a "missing" one below
     if r.errors:
         raise ConfigError(
             f"Tệp cấu hình {path} có lỗi:\n" + "\n".join(f"  - {e}" for e in r.errors)
