@@ -49,9 +49,9 @@ from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import XLSX_TYPE, SampleFile, sample_form, unit_email
 from devtools.seed import DISTRICT_UNITS
+from devtools.testbed import make_app, seed_units
 from mailer.inbox import ImapSettings
 from parsers.others import find_soffice
-from tests.support import make_app, seed_units
 
 WHEN = datetime(2025, 5, 20, 2, tzinfo=UTC)
 MB = 1024 * 1024

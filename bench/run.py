@@ -56,8 +56,8 @@ from devtools.embedded_imap import (
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import SampleFile, sample_form, sample_report, unit_email
 from devtools.seed import DISTRICT_UNITS
+from devtools.testbed import INBOX_ADDRESS, make_app, seed_units
 from mailer.inbox import ImapSettings
-from tests.support import INBOX_ADDRESS, make_app, seed_units
 
 ROUND_CODE = "BC6T-2025"
 ROUND_TITLE = "Báo cáo 6 tháng đầu năm 2025 về thực hiện dân chủ ở cơ sở"

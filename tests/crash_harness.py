@@ -64,7 +64,7 @@ def messages(count: int) -> list[tuple[bytes, datetime, str]]:
 
 def prepare(app: App) -> None:
     """Units and an open round far from its deadline (no reminders interfere)."""
-    from tests.support import seed_units
+    from devtools.testbed import seed_units
 
     seed_units(app)
     with app.sessions() as session, session.begin():

@@ -37,10 +37,10 @@ from baocao.intake.poll import Snapshot, process_message  # noqa: E402
 from baocao.registry.rounds import RoundSpec, add_round  # noqa: E402
 from baocao.registry.snapshots import load_rounds, load_units  # noqa: E402
 from baocao.rules.deadlines import DeadlineRule  # noqa: E402
+from devtools.testbed import make_app, seed_units  # noqa: E402
 from mailer.inbox import FetchedMessage, ImapSettings  # noqa: E402
 from mailer.smtp import SmtpSettings  # noqa: E402
 from store.models import Attachment, InboundMessage, Problem  # noqa: E402
-from tests.support import make_app, seed_units  # noqa: E402
 
 CORPUS = REPO / "tests" / "data" / "hostile"
 MAILBOX = "INBOX"

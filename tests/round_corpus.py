@@ -25,6 +25,7 @@ from decimal import Decimal
 
 import docx
 
+from devtools.office import form_docx, in_legacy_fonts, official_docx, save_as
 from devtools.samples import (
     DOCX_TYPE,
     XLSX_TYPE,
@@ -37,7 +38,6 @@ from devtools.samples import (
 from devtools.seed import DISTRICT_UNITS, SeedUnit
 from parsers.legacy import unicode_to_tcvn3
 from parsers.vntext import fold
-from tests.test_formats_files import form_docx, in_legacy_fonts, official_docx, save_as
 
 INBOX = "baocao@noivu.example.vn"
 KH, BC6T, PCTT, CCHC = "KH-DCCS-2025", "BC6T-DCCS-2025", "PCTT-6T-2025", "CCHC-2025"

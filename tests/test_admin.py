@@ -1,24 +1,23 @@
 """parsers.admin: letterhead, title, addressees and signature of NĐ 30/2020 letters.
 
-Letters are built with python-docx (tests/data/admin/make_fixtures.py), text boxes by hand as
+Letters are built with python-docx (devtools/letters.py), text boxes by hand as
 raw XML, and three LibreOffice round trips are committed in tests/data/admin/ (regenerate them
 with that script): they show the flattened tables and glued cells LibreOffice produces.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import unicodedata
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import docx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devtools.letters import official_docx
 from parsers.admin import (
     TYPE_CODES,
     AdminMeta,
@@ -34,16 +33,6 @@ from parsers.safety import Limits
 DATA = Path(__file__).parent / "data" / "admin"
 
 
-def _load_builders() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("admin_fixtures", DATA / "make_fixtures.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fixtures = _load_builders()
-official_docx = fixtures.official_docx
 
 
 def _nfc_everywhere(meta: AdminMeta) -> None:

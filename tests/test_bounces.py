@@ -11,12 +11,12 @@ from sqlalchemy import select
 from baocao.config.context import App
 from baocao.outbound.bounces import BounceInfo, bounce_details, record_bounce
 from devtools.seed import DISTRICT_UNITS
+from devtools.testbed import make_app, seed_units
 from mailer.compose import make_message_id
 from mailer.inbox import ImapSettings
 from mailer.message import parse_envelope
 from mailer.smtp import SmtpSettings
 from store.models import Outbox
-from tests.support import make_app, seed_units
 
 OUR_ID = make_message_id("reminder:BC-Q1:xa-hung-ha:+1", "noivu.example.vn")
 WHEN = datetime(2025, 5, 5, 2, 0, tzinfo=UTC)

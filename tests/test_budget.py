@@ -23,8 +23,8 @@ from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import SampleFile, sample_form, unit_email
 from devtools.seed import DISTRICT_UNITS
+from devtools.testbed import INBOX_ADDRESS, make_app, seed_units
 from store.models import Attachment, FormValue, Problem
-from tests.support import INBOX_ADDRESS, make_app, seed_units
 from tests.test_formats_files import COPY, _fake_by_target
 from tests.test_others import _CONVERT, _fake_converter
 

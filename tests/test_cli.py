@@ -16,7 +16,7 @@ from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import sample_report, unit_email
 from devtools.seed import DISTRICT_UNITS
-from tests.support import units_xlsx
+from devtools.testbed import units_xlsx
 
 BAOCAO = [sys.executable, "-m", "baocao.app.cli"]
 

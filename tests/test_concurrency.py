@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from devtools.embedded_imap import ImapTestServer
 from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.testbed import make_app
 from store.models import InboundMessage, Outbox, Submission
 from tests.crash_harness import (
     PASSWORD_ENV,
@@ -29,7 +30,7 @@ from tests.crash_harness import (
     seen_message_ids,
     write_config,
 )
-from tests.support import make_app, wait_until
+from tests.support import wait_until
 from tests.test_crash import crash_imap  # noqa: F401 - fixture: pymap, Dovecot in the full run
 
 COUNT = 200

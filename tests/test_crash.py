@@ -15,6 +15,7 @@ import pytest
 
 from devtools.embedded_imap import ImapTestServer
 from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.testbed import make_app
 from tests.crash_harness import (
     check,
     finish,
@@ -27,7 +28,6 @@ from tests.crash_harness import (
     wait_for_smtp,
     write_config,
 )
-from tests.support import make_app
 
 FULL = os.environ.get("BAOCAO_CRASH_FULL") == "1"
 COUNT, TRIALS = (500, 20) if FULL else (40, 6)

@@ -26,8 +26,8 @@ from devtools.embedded_imap import ImapTestServer, PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import SampleFile, sample_form, sample_report, scanned_pdf, unit_email
 from devtools.seed import DISTRICT_UNITS
+from devtools.testbed import INBOX_ADDRESS, make_app, seed_units
 from store.models import InboundMessage, Outbox, Problem, Submission
-from tests.support import INBOX_ADDRESS, make_app, seed_units
 
 UNITS = DISTRICT_UNITS[:20]
 ROUND_CODE = "BC6T-2025"

@@ -39,11 +39,12 @@ from devtools.embedded_imap import ImapTestServer, PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import sample_form, sample_report, unit_email
 from devtools.seed import DISTRICT_UNITS
+from devtools.testbed import INBOX_ADDRESS, make_app, seed_units
 from mailer.errors import MailerError
 from mailer.inbox import Inbox
 from store.models import InboundMessage, Outbox, Submission
 from tests.crash_harness import PASSWORD_ENV, seen_message_ids, write_config
-from tests.support import INBOX_ADDRESS, make_app, seed_units, wait_until
+from tests.support import wait_until
 from tests.tcp_proxy import TcpProxy
 
 UNITS = DISTRICT_UNITS[:5]

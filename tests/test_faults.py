@@ -30,10 +30,11 @@ from devtools.embedded_imap import ImapTestServer, PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import sample_report, unit_email
 from devtools.seed import DISTRICT_UNITS
+from devtools.testbed import make_app, seed_units
 from mailer.errors import MailerError
 from store.models import InboundMessage, Outbox
 from tests.fixtures_db import PG_URL
-from tests.support import make_app, seed_units, wait_until
+from tests.support import wait_until
 from tests.tcp_proxy import TcpProxy
 
 UNIT = DISTRICT_UNITS[0]

@@ -13,11 +13,12 @@ import zipfile
 import docx
 import pytest
 
+from devtools.office import in_legacy_fonts, letter
 from parsers.admin import read_admin_metadata
 from parsers.extract import extract
 from parsers.legacy import unicode_to_tcvn3
 from tests.test_admin import REPORT_META
-from tests.test_formats_files import converted, in_legacy_fonts, letter, needs_soffice
+from tests.test_formats_files import converted, needs_soffice
 
 EXPECTED = REPORT_META
 

@@ -12,16 +12,11 @@ from collections.abc import Callable
 import pytest
 
 from baocao.reports.form_template import shipped_spec
+from devtools.office import form_docx, tcvn3_labels_xlsx
 from devtools.samples import sample_figures
 from parsers.forms import FORM_NOT_NUMBER, FormResult, read_form
 from parsers.legacy import unicode_to_tcvn3, unicode_to_vni
-from tests.test_formats_files import (
-    converted,
-    form_docx,
-    needs_soffice,
-    source,
-    tcvn3_labels_xlsx,
-)
+from tests.test_formats_files import converted, needs_soffice, source
 
 pytestmark = [needs_soffice, pytest.mark.slow]
 

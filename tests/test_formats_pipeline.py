@@ -21,11 +21,12 @@ from baocao.registry.rounds import RoundSpec, add_round
 from baocao.rules.deadlines import DeadlineRule
 from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.office import GUARD_SECONDS
 from devtools.samples import SampleFile, sample_figures, unit_email
 from devtools.seed import DISTRICT_UNITS
+from devtools.testbed import INBOX_ADDRESS, make_app, seed_units
 from store.models import Attachment, Submission
-from tests.support import INBOX_ADDRESS, make_app, seed_units
-from tests.test_formats_files import GUARD_SECONDS, needs_soffice, saved
+from tests.test_formats_files import needs_soffice, saved
 
 pytestmark = [needs_soffice, pytest.mark.slow]
 

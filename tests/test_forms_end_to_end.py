@@ -30,8 +30,8 @@ from devtools.samples import (
     unit_email,
 )
 from devtools.seed import DISTRICT_UNITS
+from devtools.testbed import INBOX_ADDRESS, make_app, seed_units
 from store.models import Attachment, FormValue, Problem, Submission
-from tests.support import INBOX_ADDRESS, make_app, seed_units
 
 DATA = Path(__file__).parent / "data"
 UNITS = DISTRICT_UNITS[14:21]  # communes

@@ -33,6 +33,7 @@ from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import sample_form, sample_report, unit_email
 from devtools.seed import DISTRICT_UNITS
+from devtools.testbed import OFFICE, make_app, seed_units
 from store.models import (
     Attachment,
     AuditEntry,
@@ -43,7 +44,6 @@ from store.models import (
     Submission,
     SupersededRow,
 )
-from tests.support import OFFICE, make_app, seed_units
 from tests.test_cli import run, write_config
 from tests.test_quarantine import STRANGER, held_id, scan_mail
 

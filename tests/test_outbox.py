@@ -22,12 +22,12 @@ from baocao.outbound import outbox
 from baocao.outbound.outbox import CLAIM_TTL, Queued, enqueue, release_claims, send_pending
 from baocao.outbound.render import RenderedEmail
 from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.testbed import make_app
 from mailer.addresses import UndeliverableAddress, deliverable_address
 from mailer.inbox import ImapSettings
 from store.models import Outbox
 from store.workers import worker_id
 from tests.crash_harness import PASSWORD_ENV, write_config
-from tests.support import make_app
 
 NOW = datetime(2025, 6, 2, 2, tzinfo=UTC)
 UNUSED_IMAP = ImapSettings("127.0.0.1", 1, "plain", "x", "x")

@@ -23,13 +23,13 @@ from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import sample_report, unit_email
 from devtools.seed import DISTRICT_UNITS
+from devtools.testbed import INBOX_ADDRESS, make_app, seed_units
 from store import lease
 from store.archive import Archive
 from store.errors import ArchiveError
 from store.models import InboundMessage, Outbox
 from store.workers import is_dead as holder_is_dead
 from store.workers import worker_id as poller_id
-from tests.support import INBOX_ADDRESS, make_app, seed_units
 
 UNIT = DISTRICT_UNITS[2]
 WHEN = datetime(2025, 5, 20, 3, tzinfo=UTC)

@@ -19,8 +19,8 @@ from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import DOCX_TYPE, SampleFile, sample_report, scanned_pdf, unit_email
 from devtools.seed import DISTRICT_UNITS
+from devtools.testbed import make_app, seed_units
 from store.models import InboundMessage, Submission, Unit, UnitAddress
-from tests.support import make_app, seed_units
 from tests.test_cli import run, write_config
 
 UNITS = DISTRICT_UNITS[:20]

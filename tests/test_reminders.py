@@ -30,10 +30,10 @@ from baocao.rules.reminders import (
 )
 from baocao.rules.values import RoundInfo, UnitInfo
 from devtools.seed import SeedUnit
+from devtools.testbed import make_app, seed_units
 from mailer.inbox import ImapSettings
 from mailer.smtp import SmtpSettings
 from store.models import InboundMessage, Outbox, Round, Submission, Unit
-from tests.support import make_app, seed_units
 
 CAL = WorkCalendar()
 STAGES = (-3, 0, 1, 3)

@@ -32,7 +32,7 @@ from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import sample_report, unit_email
 from devtools.seed import DISTRICT_UNITS
-from tests.support import INBOX_ADDRESS, make_app, seed_units
+from devtools.testbed import INBOX_ADDRESS, make_app, seed_units
 
 UNITS = DISTRICT_UNITS[14:19]  # five communes
 LAST_DAY = date(2025, 4, 29)

@@ -24,10 +24,11 @@ from baocao.reports.data import round_status
 from baocao.rules.deadlines import DeadlineRule
 from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.office import GUARD_SECONDS
+from devtools.testbed import make_app, seed_units
 from store.models import Attachment, InboundMessage, Outbox, Round, Submission, Unit
 from tests.round_corpus import BC6T, KH, ROUNDS, STANDINGS, Case, Sent, U, cases
-from tests.support import make_app, seed_units
-from tests.test_formats_files import GUARD_SECONDS, needs_soffice
+from tests.test_formats_files import needs_soffice
 
 pytestmark = [needs_soffice, pytest.mark.slow]
 META_FIELDS = ("doc_number", "doc_symbol", "doc_type", "doc_date", "issuer", "title", "signer")

@@ -12,7 +12,8 @@ from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import sample_report, unit_email
 from devtools.seed import DISTRICT_UNITS
-from tests.support import units_xlsx, wait_until
+from devtools.testbed import units_xlsx
+from tests.support import wait_until
 from tests.test_cli import BAOCAO, run, write_config
 
 

@@ -24,6 +24,7 @@ from baocao.reports.data import load_summary_data
 from baocao.rules.deadlines import DeadlineRule
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import sample_figures
+from devtools.testbed import OFFICE, make_app, seed_units
 from store.models import InboundMessage, Notice, Outbox, Submission, Unit, UnitAddress
 from tests.fixtures_imap import ImapTestServer
 from tests.sender_corpus import (
@@ -36,7 +37,6 @@ from tests.sender_corpus import (
     cases,
     figures_then_robots,
 )
-from tests.support import OFFICE, make_app, seed_units
 from tests.test_trust_corpus import run_corpus
 from tests.trust_corpus import AUTHSERV, REPORT_CODE, REPORT_TITLE, STAFF
 

@@ -20,11 +20,11 @@ from baocao.outbound.outbox import send_pending
 from baocao.registry.rounds import RoundSpec, add_round
 from baocao.rules.deadlines import DeadlineRule
 from devtools.embedded_smtp import CapturingSmtpServer
+from devtools.testbed import OFFICE, make_app, seed_units
 from mailer.forward import DOCUMENT_HOSTS
 from parsers.vntext import name_key
 from store.models import InboundMessage, Notice, Outbox, Round, Submission, Unit, UnitAlias
 from tests.fixtures_imap import ImapTestServer
-from tests.support import OFFICE, make_app, seed_units
 from tests.trust_corpus import (
     ALIAS,
     AUTHSERV,
