@@ -480,6 +480,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     importlib.import_module("bench.identify").main()  # 6: letterhead match, 3,321 units
     print()
     importlib.import_module("bench.hold").main(["--quick"] if args.quick else [])  # 7-8
+    print()
+    importlib.import_module("bench.startup").main(["--quick"] if args.quick else [])  # 9
     print(f"\ntotal bench time {time.perf_counter() - began:.0f} s")
     return 0
 

@@ -1,24 +1,26 @@
 """Engines, sessions and schema migrations.
 
-Nothing here runs at import time: `service/` builds the engine once from its settings and
+Nothing here runs at import time: `baocao.config` builds the engine once from its settings and
 passes the session factory down. Migrations are driven programmatically on the caller's
 engine, so a PostgreSQL URL carrying `options=-csearch_path=…` (one schema per test, or per
 office) migrates exactly that schema.
+
+Alembic is imported only by the functions that migrate or compare (it costs ~0.1 s): a command
+that only reads asks `schema_state`, which reads the version table with plain SQL and the
+shipped revisions from the migration files.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -27,13 +29,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.errors import DatabaseGone
 from store.models import metadata
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 __all__ = [
     "UNAVAILABLE",
+    "SchemaNotReady",
+    "SchemaState",
     "check",
     "current_revision",
     "downgrade",
     "head_revision",
     "make_engine",
+    "require_current",
+    "schema_state",
     "session_factory",
     "upgrade",
 ]
@@ -136,21 +145,34 @@ def _strip_nul(session: Session, _context: Any, _instances: Any) -> None:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database to `revision` (the newest by default), in one transaction."""
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Migrate the database to `revision` (the newest by default), in one transaction.
+
+    Returns the revision it was at before (None: it was empty), so a caller can say whether
+    it created, upgraded or left the database alone.
+    """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     cfg = _alembic_config()
     with engine.begin() as connection:
+        before = MigrationContext.configure(connection).get_current_revision()
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+    return before
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Migrate the database down to `revision` (empty by default)."""
+    from alembic import command
+
     cfg = _alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
@@ -159,16 +181,117 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None for an empty (never migrated) database."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision() -> str:
     """The newest revision shipped with this code."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships 0001
         raise RuntimeError("no Alembic revisions found in store/migrations/versions")
     return head
+
+
+# --- is the schema ready? (without Alembic) ----------------------------------------------------
+
+_REVISION_RE = re.compile(r"^revision\b[^=\n]*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN_RE = re.compile(r"^down_revision\b[^=\n]*=\s*(?:None|['\"]([^'\"]+)['\"])\s*$", re.M)
+
+
+@lru_cache(maxsize=1)
+def shipped_revisions() -> tuple[frozenset[str], str]:
+    """Every revision shipped with this code and the newest, read from the migration files.
+
+    A plain scan of `revision = …` / `down_revision = …` lines: our history is one straight
+    line. Anything else (a merge, a branch) falls back to asking Alembic.
+    """
+    revisions: dict[str, str | None] = {}
+    for path in (_MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        rev, down = _REVISION_RE.search(source), _DOWN_RE.search(source)
+        if rev is None and down is None:
+            continue  # __init__.py
+        if rev is None or down is None:
+            return _alembic_revisions()
+        revisions[rev.group(1)] = down.group(1)
+    heads = set(revisions) - {d for d in revisions.values() if d is not None}
+    if len(heads) != 1:
+        return _alembic_revisions()
+    return frozenset(revisions), heads.pop()
+
+
+def _alembic_revisions() -> tuple[frozenset[str], str]:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config())
+    return frozenset(r.revision for r in script.walk_revisions()), head_revision()
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where the database stands against the code: `current` None means empty (or no file)."""
+
+    current: str | None
+    head: str
+    known: frozenset[str]
+
+    @property
+    def ready(self) -> bool:
+        return self.current == self.head
+
+
+class SchemaNotReady(Exception):
+    """Raised when a command that only reads finds the schema missing, behind or unknown.
+
+    Reading never migrates (an operator looking at the status must not change the database
+    under a running service); the message (Vietnamese) says to run `baocao db upgrade`.
+    """
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """The database's revision (plain SQL on `alembic_version`) and the shipped ones.
+
+    A SQLite file that does not exist is reported empty without connecting, so asking never
+    creates it.
+    """
+    known, head = shipped_revisions()
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database
+        if database and database != ":memory:" and not database.startswith("file:") \
+                and not Path(database).expanduser().exists():
+            return SchemaState(None, head, known)
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return SchemaState(None, head, known)
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return SchemaState(current, head, known)
+
+
+def require_current(engine: Engine) -> SchemaState:
+    """The schema state when it is at head; SchemaNotReady (saying what to run) otherwise."""
+    state = schema_state(engine)
+    if state.ready:
+        return state
+    if state.current is None:
+        raise SchemaNotReady(
+            "Cơ sở dữ liệu chưa được tạo. Chạy `baocao db upgrade` để tạo rồi chạy lại lệnh này."
+        )
+    if state.current in state.known:
+        raise SchemaNotReady(
+            f"Cơ sở dữ liệu chưa được cập nhật: đang ở phiên bản {state.current}, bản baocao "
+            f"này cần phiên bản {state.head}. Chạy `baocao db upgrade` để nâng cấp (nên sao lưu "
+            "trước) rồi chạy lại lệnh này."
+        )
+    raise SchemaNotReady(
+        f"Cơ sở dữ liệu ở phiên bản {state.current}, mới hơn bản baocao này (chỉ biết đến "
+        f"{state.head}): nó đã được một bản baocao mới hơn nâng cấp. Cài bản baocao đó."
+    )
 
 
 def check(engine: Engine) -> list[str]:
@@ -177,6 +300,9 @@ def check(engine: Engine) -> list[str]:
     This is our `alembic check`: CI runs it after `upgrade` so a model change without a
     migration (or a migration that does not match the models) fails the build.
     """
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     problems: list[str] = []
     current, head = current_revision(engine), head_revision()
     if current != head:

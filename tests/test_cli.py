@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from baocao.app.cli import cli
 from baocao.rules.calendar import TZ
 from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
@@ -123,6 +124,7 @@ def test_wrong_arguments_are_explained_in_vietnamese(
     args: tuple[str, ...], expected: str,
 ) -> None:
     config = write_config(tmp_path, pymap_server, smtp_server)
+    assert run(config, "db", "upgrade", password=pymap_server.password).returncode == 0
     result = run(config, *args, password=pymap_server.password)
     assert result.returncode == 2
     assert expected in result.stderr + result.stdout
@@ -154,3 +156,175 @@ def test_form_list_and_blank_template(tmp_path: Path) -> None:
     unknown = run(tmp_path / "none.toml", "form", "template", "khong-co", "--out", str(out),
                   "--no-units")
     assert unknown.returncode == 2 and "Không có biểu mẫu 'khong-co'" in unknown.stderr
+
+
+# --- reading never migrates; failures; start-up ------------------------------------------------
+
+READING = (
+    ("status", "R"), ("status", "R", "--json"), ("units", "list"), ("units", "list", "--json"),
+    ("rounds", "list"), ("outbox", "list"), ("messages",), ("messages", "show", "1"),
+    ("quarantine", "list"), ("quarantine", "show", "1"), ("remind", "--dry-run"),
+    ("summary", "R", "--out", "tong-hop.xlsx"), ("db", "check"),
+    ("form", "template", "dan-chu-co-so", "--out", "bieu.xlsx"),
+)
+
+
+def test_reading_commands_never_create_or_upgrade_the_database(
+    tmp_path: Path, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    from store.db import current_revision, head_revision, make_engine, upgrade
+
+    config = write_config(tmp_path, pymap_server, smtp_server)
+    pw = pymap_server.password
+    database = tmp_path / "data" / "baocao.db"
+    for args in READING:
+        result = run(config, *args, password=pw)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "Cơ sở dữ liệu chưa được tạo" in result.stderr, (args, result.stderr)
+        assert "baocao db upgrade" in result.stderr and "Traceback" not in result.stderr
+    assert not database.exists()
+
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        upgrade(engine, "0006")
+        for args in (("status", "R", "--json"), ("units", "list")):
+            behind = run(config, *args, password=pw)
+            assert behind.returncode == 2, behind.stderr
+            assert f"phiên bản 0006, bản baocao này cần phiên bản {head_revision()}" \
+                in behind.stderr and "baocao db upgrade" in behind.stderr
+        assert current_revision(engine) == "0006"
+    finally:
+        engine.dispose()
+
+    updated = run(config, "db", "upgrade", password=pw)
+    assert updated.returncode == 0, updated.stderr
+    assert f"Đã cập nhật cơ sở dữ liệu từ phiên bản 0006 lên {head_revision()}." in updated.stdout
+    again = run(config, "db", "upgrade", password=pw)
+    assert f"Cơ sở dữ liệu đã ở phiên bản mới nhất ({head_revision()})." in again.stdout
+    assert run(config, "units", "list", "--json", password=pw).stdout.strip() == "[]"
+
+
+def test_db_upgrade_on_a_new_database_says_it_created_it_and_logs_alembic_only_with_v(
+    tmp_path: Path, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    from store.db import head_revision
+
+    config = write_config(tmp_path, pymap_server, smtp_server)
+    created = run(config, "db", "upgrade", password=pymap_server.password)
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == f"Đã tạo cơ sở dữ liệu (phiên bản {head_revision()})."
+    assert "alembic" not in created.stderr and "INFO" not in created.stderr, created.stderr
+
+    (tmp_path / "data" / "baocao.db").unlink()
+    verbose = run(config, "-v", "db", "upgrade", password=pymap_server.password)
+    assert verbose.returncode == 0, verbose.stderr
+    first = "INFO alembic.runtime.migration: Running upgrade  -> 0001"
+    assert verbose.stderr.count(first) == 1, verbose.stderr  # one handler: each line once
+
+
+BUG = """
+import sys
+import baocao.config.settings
+
+
+def broken(*_args, **_kwargs):
+    raise ValueError("giá trị hỏng do lỗi lập trình")
+
+
+baocao.config.settings.load_settings = broken
+from baocao.app.cli import main
+
+sys.argv = ["baocao", "--config", sys.argv[1], "units", "list"]
+main()
+"""
+
+
+def test_an_unexpected_exception_is_one_line_and_a_traceback_in_the_log(tmp_path: Path) -> None:
+    """A ValueError from a bug is not "a wrong argument" (exit 2): it says it is a bug, exit 1."""
+    result = subprocess.run(
+        [sys.executable, "-c", BUG, str(tmp_path / "baocao.toml")], capture_output=True,
+        text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120, check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Lỗi không mong đợi (ValueError: giá trị hỏng do lỗi lập trình), "
+                           "chi tiết trong nhật ký."), result.stderr
+    assert "ERROR baocao.app.cli: Lỗi không mong đợi khi chạy `baocao units`" in result.stderr
+    assert "Traceback (most recent call last)" in result.stderr
+    assert 'in broken\nValueError: giá trị hỏng do lỗi lập trình\n' in result.stderr
+
+
+LOADED = """
+import sys
+from baocao.app.cli import cli
+
+cli.main(sys.argv[1:], prog_name="baocao", standalone_mode=False)
+heavy = ("sqlalchemy", "alembic", "rich", "openpyxl", "docx", "pypdf", "apscheduler", "jinja2",
+         "dkim", "rapidfuzz", "imapclient")
+print("LOADED:" + ",".join(name for name in heavy if name in sys.modules))
+"""
+
+
+def loaded(*args: str, password: str = "") -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED, *args], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "TEST_IMAP_PASSWORD": password}, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    line = result.stdout.strip().splitlines()[-1]
+    assert line.startswith("LOADED:"), result.stdout
+    return [name for name in line.removeprefix("LOADED:").split(",") if name]
+
+
+def test_help_and_status_json_import_only_what_they_use(
+    tmp_path: Path, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    """bench/startup.py measures the time; this keeps a stray top-level import from coming back."""
+    assert loaded("--help") == []
+    assert loaded("status", "--help") == []
+    config = write_config(tmp_path, pymap_server, smtp_server)
+    pw = pymap_server.password
+    assert run(config, "db", "upgrade", password=pw).returncode == 0
+    assert run(config, "rounds", "add", "R", "--title", "Báo cáo 6 tháng", "--due", "31/12/2099",
+               password=pw).returncode == 0
+    # SQLAlchemy to read, imapclient because the settings validate the IMAP section; no
+    # Alembic (the schema check is plain SQL), no rich (JSON), no office or mail libraries.
+    assert loaded("--config", str(config), "status", "R", "--json", password=pw) == [
+        "sqlalchemy", "imapclient"]
+
+
+def test_the_command_list_is_each_commands_own_first_help_line() -> None:
+    import click
+
+    from baocao.app.cli.root import COMMANDS
+
+    ctx = click.Context(cli)
+    assert cli.list_commands(ctx) == sorted(COMMANDS)
+    for name, (_module, line) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.name == name
+        assert (command.help or "").splitlines()[0] == line, name
+    assert cli.get_command(ctx, "khong-co") is None
+
+
+def test_logging_keeps_one_handler_however_often_it_is_configured() -> None:
+    import logging
+
+    from baocao.app.cli.root import HANDLER_NAME, configure_logging
+
+    root = logging.getLogger()
+    level = root.level
+    try:
+        configure_logging(False)
+        configure_logging(True)
+        assert logging.getLogger("alembic").getEffectiveLevel() == logging.DEBUG
+        configure_logging(False)
+        assert [h.get_name() for h in root.handlers].count(HANDLER_NAME) == 1
+        assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.WARNING
+        assert logging.getLogger("baocao.intake.poll").getEffectiveLevel() == logging.INFO
+    finally:
+        for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+            root.removeHandler(handler)
+        root.setLevel(level)
+        for name in ("alembic", "apscheduler"):
+            logging.getLogger(name).setLevel(logging.NOTSET)

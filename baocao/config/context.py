@@ -10,18 +10,21 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from baocao.config.settings import Settings
 from baocao.rules.calendar import WorkCalendar
-from mailer.dkimcheck import DnsLookup
 from mailer.inbox import ImapSettings, Inbox
 from mailer.smtp import SmtpSender, SmtpSettings
 from parsers.others import find_soffice
 from store.archive import Archive
-from store.db import make_engine, session_factory, upgrade
+from store.db import make_engine, require_current, session_factory, upgrade
+
+if TYPE_CHECKING:  # dkimpy and DNS cost ~30 ms to import; only DKIM verification needs them
+    from mailer.dkimcheck import DnsLookup
 
 Clock = Callable[[], datetime]
 
@@ -56,10 +59,20 @@ class App:
 
 
 def build_app(settings: Settings, *, clock: Clock = utc_now, migrate: bool = True) -> App:
-    """Build the adapters once; `migrate` brings the schema to head (safe to repeat)."""
+    """Build the adapters once; `migrate` brings the schema to head (safe to repeat).
+
+    Without `migrate` the schema is left alone and must already be at head (SchemaNotReady
+    otherwise): commands that only read never change the database.
+    """
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
+    else:
+        try:
+            require_current(engine)
+        except BaseException:
+            engine.dispose()
+            raise
     return App(
         settings=settings,
         engine=engine,

@@ -367,3 +367,33 @@ def _postpone_pending(app: App, error: str) -> int:
             row.last_error = error[:2000]
             row.next_attempt_at = now + backoff(row.attempts)
         return len(rows)
+
+
+# --- listing ----------------------------------------------------------------------------------
+
+STATUS_LABELS = {"pending": "Chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Lỗi"}
+
+
+@dataclass(frozen=True)
+class OutboxListing:
+    """One outbox row as `baocao outbox list` shows it."""
+
+    id: int
+    kind: str
+    to_addr: str
+    subject: str
+    status: str
+    last_error: str | None
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+def list_outbox(session: Session, status: str | None = None) -> list[OutboxListing]:
+    """Every row (or those in one status), oldest first, with the last sending error."""
+    query = select(Outbox).order_by(Outbox.id)
+    if status:
+        query = query.where(Outbox.status == status)
+    return [OutboxListing(r.id, r.kind, r.to_addr, r.subject, r.status, r.last_error)
+            for r in session.scalars(query)]

@@ -28,11 +28,13 @@ from baocao.rules.reminders import (
     OverdueList,
     ReminderPlan,
     due_stage,
+    empty_plan_reason,
     full_addresses,
     overdue_key,
     overdue_units,
     plan_reminders,
     reminder_key,
+    skip_reason,
     stage_label,
     stage_text,
 )
@@ -139,6 +141,31 @@ def preview_reminders(app: App, now: datetime, round_code: str | None = None) ->
     return plans
 
 
+@dataclass(frozen=True)
+class ReminderPreview:
+    """What `baocao remind` would queue now, and why nothing when nothing (for --dry-run)."""
+
+    day: date
+    plans: list[ReminderPlan]
+    reason: str | None  # why `plans` is empty
+    service_waits: str | None  # why the scheduled job would not send yet (before the hour)
+
+
+def explain_reminders(app: App, now: datetime, round_code: str | None = None) -> ReminderPreview:
+    """`preview_reminders` with the reasons; writes nothing."""
+    local = _local(now)
+    today = local.date()
+    hour = app.settings.schedule.reminder_hour
+    day_off = skip_reason(app.calendar, local, hour, respect_hour=False)
+    if day_off is not None:
+        return ReminderPreview(today, [], day_off, None)
+    with app.sessions() as session:
+        plans, rounds, units, submitted = _plan(app, session, today, round_code)
+    reason = None if plans else empty_plan_reason(
+        rounds, units, submitted, app.calendar, today, app.settings.schedule.reminder_stages)
+    return ReminderPreview(today, plans, reason, skip_reason(app.calendar, local, hour))
+
+
 def _queue(
     app: App, session: Session, key: str, kind: str, to: Sequence[str], context: dict[str, Any],
     template: str, now: datetime, round_id: int, unit_id: int | None, stage: int,
@@ -199,12 +226,9 @@ def queue_reminders(
     local = _local(now)
     today = local.date()
     report = ReminderReport(day=today)
-    if not app.calendar.is_working_day(today):
-        report.skipped = f"ngày nghỉ: {app.calendar.day_off_reason(today)}"
-        return report
-    hour = app.settings.schedule.reminder_hour
-    if respect_hour and local.hour < hour:
-        report.skipped = f"chưa đến {hour:02d}:00"
+    report.skipped = skip_reason(app.calendar, local, app.settings.schedule.reminder_hour,
+                                 respect_hour=respect_hour)
+    if report.skipped is not None:
         return report
     with app.sessions() as session, session.begin():
         plans, rounds, units, submitted = _plan(app, session, today, round_code)

@@ -90,3 +90,12 @@ def add_round(session: Session, cal: WorkCalendar, spec: RoundSpec) -> Round:
     session.add(round_)
     session.flush()
     return round_
+
+
+def close_round(session: Session, code: str) -> Round:
+    """Close a round: no more reminders, weekly summaries or new mail counted for it."""
+    round_ = session.scalar(select(Round).where(Round.code == code))
+    if round_ is None:
+        raise RoundError(f"Không có đợt báo cáo mã '{code}'. Xem: baocao rounds list.")
+    round_.closed = True
+    return round_
