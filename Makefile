@@ -25,10 +25,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-# Thousands of hostile messages and Office files per parser (tests/test_fuzz.py), ~10-15 min;
+# Thousands of hostile messages and Office files per parser (tests/fuzz/test_fuzz.py), ~10-15 min;
 # FUZZ_EXAMPLES=N sets the examples per target.
 fuzz: $(STAMP)
-	BAOCAO_FUZZ=long BAOCAO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/test_fuzz.py \
+	BAOCAO_FUZZ=long BAOCAO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/fuzz/test_fuzz.py \
 		-p no:cacheprovider --hypothesis-show-statistics
 
 demo: $(STAMP)

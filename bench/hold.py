@@ -44,7 +44,7 @@ from baocao.config.context import App
 from baocao.intake import poll as pipeline
 from baocao.registry.rounds import RoundSpec, add_round
 from baocao.rules.deadlines import DeadlineRule
-from bench.run import INBOX_ADDRESS, ROUND_CODE, ROUND_TITLE, append_all, table, unit_messages
+from bench.common import INBOX_ADDRESS, ROUND_CODE, ROUND_TITLE, append_all, table, unit_messages
 from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import XLSX_TYPE, SampleFile, sample_form, unit_email

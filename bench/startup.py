@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.run import table
+from bench.common import table
 from devtools.testbed import units_xlsx
 
 PASSWORD_ENV = "BENCH_IMAP_PASSWORD"

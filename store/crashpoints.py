@@ -1,6 +1,7 @@
 """Named places where the crash tests make this process die, exactly there, with SIGKILL.
 
-Random kills (tests/test_crash.py) rarely land in the few milliseconds between two side effects
+Random kills (tests/scenarios/test_crash.py) rarely land in the few milliseconds between two side
+effects
 (a commit and the IMAP flag that follows it, an SMTP 250 and the "sent" that records it); these
 points make those windows testable. `BAOCAO_CRASH_AT=name` kills at the first pass through
 `name`, `name:N` at the N-th. Unset (always, outside tests) a point costs one dict lookup.

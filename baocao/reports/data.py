@@ -213,7 +213,7 @@ def _status(facts: _RoundFacts) -> RoundStatus:
 
 def round_status(session: Session, code: str) -> RoundStatus:
     """A round's status from 6 column queries: no ORM objects, so ~4x faster for 3,000 units
-    than loading submissions as objects (tests/test_summaries.py checks they agree).
+    than loading submissions as objects (tests/unit/reports/test_summaries.py checks they agree).
     `baocao.rules.status.round_status` is this function."""
     return _status(_load_facts(session, code))
 

@@ -1,1 +1,2 @@
-"""Fuzzing helpers: hypothesis strategies for hostile mail and Office files (tests/test_fuzz.py)."""
+"""Fuzzing helpers: hypothesis strategies for hostile mail and Office files
+(tests/fuzz/test_fuzz.py)."""

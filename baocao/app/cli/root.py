@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from baocao.config.settings import Settings
 
 # name → (module in this package, the first line of the command's help). The line is here so
-# that listing the commands imports none of them; tests/test_cli.py checks it is the command's.
+# that listing the commands imports none of them; tests/unit/app/test_cli.py checks it is the
+# command's.
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("setup", "Tạo thư mục cho một cơ quan: baocao.toml, units.xlsx, bieu01.xlsx."),
     "doctor": ("setup", "Kiểm tra cấu hình, cơ sở dữ liệu, kho lưu thư, máy chủ IMAP/SMTP, "

@@ -1,4 +1,4 @@
-"""Build the official-letter .docx files used by tests/test_admin.py.
+"""Build the official-letter .docx files used by tests/unit/parsers/test_admin.py.
 
 `devtools.letters.official_docx` makes a letter in the NĐ 30/2020 layout with python-docx
 (the tests call it directly). Run as a script, this writes the committed LibreOffice round

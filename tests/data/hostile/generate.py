@@ -280,7 +280,8 @@ def simple_xlsx() -> bytes:
 def raw_zip(members: Sequence[tuple[str, bytes, int, int, int]], method: int = 8,
             entries: int | None = None, cd_size: int | None = None) -> bytes:
     """A zip written by hand: (name, stored payload, crc, declared size, flags) per member, so
-    headers can say what a hostile file's headers say (same layout as tests/test_parsers.py)."""
+    headers can say what a hostile file's headers say (same layout as
+    tests/unit/parsers/test_parsers.py)."""
     body, central = b"", b""
     for name, payload, crc, size, flags in members:
         n = name.encode("utf-8", "surrogateescape")
@@ -320,7 +321,7 @@ def docx_bomb(mib: int, member: str = "word/document.xml", honest: bool = True) 
 
 def cfb(streams: Sequence[tuple[str, int]], sector_shift: int = 9) -> bytes:
     """A minimal OLE compound file whose directory holds `streams` (name, 1 storage/2 stream);
-    enough for anything that reads the directory (same as tests/test_parsers.py)."""
+    enough for anything that reads the directory (same as tests/unit/parsers/test_parsers.py)."""
     sector = 1 << sector_shift
     entries = [("Root Entry", 5), *streams]
     directory = b""
