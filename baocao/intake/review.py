@@ -41,6 +41,7 @@ from baocao.rules.intake import (
 from baocao.rules.values import RoundInfo, UnitInfo
 from mailer.addresses import address_key
 from mailer.message import parse_envelope
+from store.archive import Archive
 from store.audit import (
     attachment_superseded,
     counting,
@@ -477,3 +478,51 @@ def reopen(
         set_after(entry, message_state(session, message))
     withdrawn = tuple(f"{code} – {name}, phiên bản {version}" for _, code, name, version in current)
     return ReopenResult(previous, withdrawn)
+
+
+def held_message_lines(session: Session, archive: Archive, message_id: int) -> list[str]:
+    """What `baocao quarantine show` prints: the mail, why it is held, its files and problems,
+    and the commands that settle it."""
+    m = get_message(session, message_id)
+    replaced = replaced_attachments(session, [m.id])
+    files = [a for a in m.attachments if a.id not in replaced]
+    lines = [
+        f"Thư số {m.id}",
+        f"Người gửi: {m.sender or '(không rõ)'}",
+        *([f"Người gửi gốc (thư chuyển tiếp): {m.original_sender}"]
+          if m.original_sender else []),
+        f"Tiêu đề: {m.subject}",
+        f"Máy chủ nhận lúc: {format_datetime(m.received_at)}",
+        f"Kết quả: {outcome_label(m.outcome, m.review)}"
+        + (f" — {HOLD_LABELS.get(m.hold_code or '', m.hold_code)}" if m.hold_code else ""),
+        f"Lý do: {m.reason or ''}",
+    ]
+    if m.candidate_unit is not None:
+        lines.append(f"Có thể là: {m.candidate_unit.name} (mã {m.candidate_unit.code})")
+    if m.review:
+        lines.append(f"Đã xem xét: {REVIEW_LABELS.get(m.review, m.review)} lúc "
+                     f"{format_datetime(m.reviewed_at) if m.reviewed_at else ''}"
+                     f" — {m.review_note or ''}")
+    lines.append(f"Thư gốc: {archive.path(m.sha256)}")
+    lines.append(f"Tệp đính kèm ({len(files)}):")
+    for a in files:
+        doc = ", ".join(filter(None, (
+            f"cơ quan ban hành: {a.issuer}" if a.issuer else None,
+            f"số {a.doc_number}/{a.doc_symbol}" if a.doc_number else None,
+            "đọc được" if a.readable else "chưa đọc được",
+        )))
+        lines.append(f"  - {a.filename} ({a.kind}; {doc})")
+    gone = replaced_problems(session, m.id)
+    extra = [p.text for p in m.problems if p.code != "quarantined" and p.id not in gone]
+    if extra:
+        lines.append("Vấn đề:")
+        lines += [f"  - {t}" for t in extra]
+    if m.outcome == "quarantined" and not m.review:
+        code = m.candidate_unit.code if m.candidate_unit is not None else "MÃ_ĐƠN_VỊ"
+        lines.append(f"Gán: baocao quarantine assign {m.id} {code} [--round MÃ_ĐỢT] "
+                     f"[--remember-address]")
+        lines.append(f"Từ chối: baocao quarantine reject {m.id} --reason \"...\"")
+    else:
+        lines.append(f"Xem xét lại: baocao quarantine reopen {m.id} --reason \"...\"")
+    lines.append(f"Toàn bộ (bài nộp, hộp thư đi, nhật ký): baocao messages show {m.id}")
+    return lines
