@@ -10,6 +10,7 @@ stages only the latest one goes out, because an "còn 3 ngày" mail sent on the 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,7 +22,9 @@ from sqlalchemy.orm import Session
 from baocao.config.context import App
 from baocao.outbound.outbox import Enqueued, Queued, enqueue, key_exists
 from baocao.outbound.render import render_email
+from baocao.registry.forms import load_form_spec
 from baocao.registry.snapshots import load_rounds, load_units
+from baocao.reports.form_template import build_form_template
 from baocao.rules.calendar import TZ
 from baocao.rules.deadlines import format_date
 from baocao.rules.reminders import (
@@ -39,12 +42,15 @@ from baocao.rules.reminders import (
     stage_text,
 )
 from baocao.rules.values import RoundInfo, UnitInfo
+from parsers.forms import FormSpecError
+from parsers.vntext import fold
 from store.audit import counting
 from store.models import Outbox, Submission
 
 log = logging.getLogger(__name__)
 
 REMINDER_KIND = "reminder"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OVERDUE_KIND = "overdue"
 
 
@@ -169,16 +175,53 @@ def explain_reminders(app: App, now: datetime, round_code: str | None = None) ->
 def _queue(
     app: App, session: Session, key: str, kind: str, to: Sequence[str], context: dict[str, Any],
     template: str, now: datetime, round_id: int, unit_id: int | None, stage: int,
+    attachments: list[tuple[str, str, str]] | None = None,
 ) -> Enqueued:
     if key_exists(session, key):  # before rendering: most runs find every key queued already
         return Enqueued(Queued.EXISTS)
     return enqueue(session, app, key=key, kind=kind, to=to, email=render_email(template, context),
-                   now=now, round_id=round_id, unit_id=unit_id, stage=stage_label(stage))
+                   now=now, round_id=round_id, unit_id=unit_id, stage=stage_label(stage),
+                   attachments=attachments)
 
 
-def reminder_context(app: App, plan: ReminderPlan, today: date) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BlankForm:
+    """A round's blank data form, stored in the archive, to attach to its reminders."""
+
+    title: str
+    filename: str
+    stored: tuple[str, str, str]  # (filename, content type, sha256) as the outbox keeps it
+
+
+def blank_forms(app: App, round_code: str | None = None) -> dict[int, BlankForm]:
+    """The blank form of every round that asks for one, by round id; built before the write
+    transaction opens (a workbook takes tens of milliseconds, not to be spent holding a lock)."""
+    with app.sessions() as session:
+        rounds = [r for r in load_rounds(session) if r.form_spec
+                  and (round_code is None or r.code == round_code)]
+        names = [u.name for u in load_units(session)]
+    out: dict[int, BlankForm] = {}
+    for r in rounds:
+        assert r.form_spec is not None
+        try:
+            spec = load_form_spec(r.form_spec)
+        except FormSpecError as exc:
+            log.warning("Đợt %s: không đính kèm được biểu mẫu (%s)", r.code, exc)
+            continue
+        slug = re.sub(r"[^a-z0-9]+", "-", fold(spec.short or spec.code)).strip("-") or "bieu"
+        filename = f"{slug}-mau-trong.xlsx"  # ASCII: every mail client shows it the same
+        sha = app.archive.put(build_form_template(spec, names), ".bin")
+        out[r.id] = BlankForm(spec.title, filename, (filename, XLSX_TYPE, sha))
+    return out
+
+
+def reminder_context(app: App, plan: ReminderPlan, today: date,
+                     form: BlankForm | None = None) -> dict[str, Any]:
     last = plan.round.last_day
     return {
+        "form_title": form.title if form else "",
+        "form_file": form.filename if form else "",
+        "contact": plan.unit.contact or "",
         "office_name": app.settings.office.name,
         "signature": app.settings.office.signature,
         "unit_name": plan.unit.name,
@@ -208,6 +251,7 @@ def overdue_context(app: App, overdue: OverdueList, today: date) -> dict[str, An
                 "name": u.name,
                 "addresses": ", ".join(full_addresses(u)) or ", ".join(u.addresses),
                 "no_address": not full_addresses(u),
+                "contact": u.contact or "",
             }
             for u in overdue.units
         ],
@@ -230,6 +274,7 @@ def queue_reminders(
                                  respect_hour=respect_hour)
     if report.skipped is not None:
         return report
+    forms = blank_forms(app, round_code)
     with app.sessions() as session, session.begin():
         plans, rounds, units, submitted = _plan(app, session, today, round_code)
         for plan in plans:
@@ -238,9 +283,11 @@ def queue_reminders(
                 report.no_address.append(f"{plan.round.code}: {plan.unit.name}")
                 continue
             key = reminder_key(plan.round.code, plan.unit.code, plan.stage)
+            form = forms.get(plan.round.id)
             result = _queue(app, session, key, REMINDER_KIND, to,
-                            reminder_context(app, plan, today), "reminder", now, plan.round.id,
-                            plan.unit.id, plan.stage)
+                            reminder_context(app, plan, today, form), "reminder", now,
+                            plan.round.id, plan.unit.id, plan.stage,
+                            [form.stored] if form else None)
             if result.status == Queued.QUEUED:
                 report.queued += 1
             elif result.status == Queued.EXISTS:

@@ -26,6 +26,7 @@ def unit_info(unit: Unit) -> UnitInfo:
         kind=unit.kind,
         addresses=tuple(address_key(a.pattern) for a in unit.addresses),
         aliases=tuple(a.alias for a in unit.aliases),
+        contact=unit.contact,
     )
 
 

@@ -32,6 +32,7 @@ class UnitInfo:
     kind: str
     addresses: tuple[str, ...]  # "a@b.vn" or "@b.vn"
     aliases: tuple[str, ...] = ()  # other names in letterheads (a commune before a merger)
+    contact: str | None = None  # the person and phone units.xlsx gives, for staff chasing it
 
 
 @dataclass(frozen=True)

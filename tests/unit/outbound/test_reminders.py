@@ -3,10 +3,13 @@ the overdue list for Nội vụ, and the daily cap on automatic mail."""
 
 from __future__ import annotations
 
+import io
+import json
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import openpyxl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -403,3 +406,31 @@ def test_one_cap_notice_per_unit_and_day(app: App) -> None:
     assert unicodedata.is_normalized("NFC", notice.subject + notice.body_text)
     with app.sessions() as session:  # notices do not count towards the cap
         assert sent_today(session, unit_id(app, "phong-tu-phap"), now) == 0
+
+
+def test_reminders_name_and_attach_the_rounds_form_and_lists_give_the_contact(app: App) -> None:
+    with app.sessions() as session, session.begin():
+        add_round(session, app.calendar, RoundSpec(
+            "BC6T", "Báo cáo 6 tháng đầu năm 2025", "periodic", d(1, 4), DeadlineRule.on(LAST),
+            ("unit:phong-tu-phap",), form_spec="dan-chu-co-so"))
+        session.execute(update(Unit).where(Unit.code == "phong-tu-phap")
+                        .values(contact="Nguyễn Thị Lan – 0912 345 678"))
+    queue_reminders(app, at(d(25, 4)))
+    by_round = {r.key.split(":")[1]: r for r in rows(app, "reminder")
+                if r.key.endswith(":phong-tu-phap:-3")}
+    with_form, without = by_round["BC6T"], by_round["BC-Q1"]
+    for text in (with_form.body_text, with_form.body_html or ""):
+        assert "Biểu 01: Kết quả thực hiện dân chủ ở cơ sở" in text
+        assert "bieu-01-mau-trong.xlsx" in text and "Nguyễn Thị Lan – 0912 345 678" in text
+    (attached,) = json.loads(with_form.attachments_json or "[]")
+    assert attached["filename"] == "bieu-01-mau-trong.xlsx"
+    blank = openpyxl.load_workbook(io.BytesIO(app.archive.get(attached["sha256"], ".bin")))
+    assert "BIỂU 01" in str(blank.worksheets[0]["A1"].value)
+    assert "biểu số liệu" not in without.body_text and without.attachments_json in (None, "[]")
+    assert "Nguyễn Thị Lan" in without.body_text  # the contact is the unit's, not the round's
+
+    queue_reminders(app, at(d(5, 5)))
+    (listed,) = [r for r in rows(app, "overdue") if ":BC-Q1:" in r.key]
+    line = next(x for x in listed.body_text.splitlines() if "Phòng Tư pháp" in x)
+    assert "người liên hệ: Nguyễn Thị Lan – 0912 345 678" in line
+    assert listed.body_html is not None and "Nguyễn Thị Lan" in listed.body_html
