@@ -1,9 +1,11 @@
 """The summary workbook Nội vụ works in (.xlsx), from plain `SummaryData`.
 
-Three sheets: "Tình hình nộp" (one row per unit that owes the round), "Số liệu" (the form
-figures, when the round has a form) and "Vấn đề" (what a person must look at). Cells are written
-through baocao.reports.cells: names, file names and problem texts come from outside and must stay
-text; the totals row is our only formula.
+Sheets: "Tình hình nộp" (one row per unit that owes the round), "Số liệu" (the form figures,
+when the round has a form), "Vấn đề" (what a person must look at now) and, when a unit corrected
+itself, "Lịch sử vấn đề" (problems of earlier versions). Cells are written through
+baocao.reports.cells: names, file names and problem texts come from outside and must stay text.
+No cell is a formula, not even the totals: webmail and phone previews show no formula results,
+so totals are computed here and stored as numbers. Every sheet is set up to print on A4.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from copy import copy
+from datetime import datetime
 from typing import Any
 
 import openpyxl
@@ -20,7 +23,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from baocao.reports import cells as cellio
 from baocao.reports.data import ProblemEntry, SummaryData
-from baocao.reports.wording import excel_number, local_time, notes_text
+from baocao.reports.page_layout import print_setup, row_height
+from baocao.reports.wording import excel_number, indicator_totals, local_time, notes_text
 from baocao.rules.deadlines import format_date, format_datetime
 from baocao.rules.status import counts_sentence
 from parsers.forms import FormSpec
@@ -29,6 +33,8 @@ from parsers.vntext import nfc
 STATUS_SHEET = "Tình hình nộp"
 FIGURES_SHEET = "Số liệu"
 PROBLEMS_SHEET = "Vấn đề"
+HISTORY_SHEET = "Lịch sử vấn đề"
+NOT_APPLICABLE = "x"  # không áp dụng, as the unit wrote it
 STATUS_HEADER = (
     "STT", "Đơn vị", "Loại", "Tình trạng", "Thời điểm nhận", "Số, ký hiệu", "Ngày văn bản",
     "Số ngày trễ", "Tệp", "Ghi chú",
@@ -36,6 +42,10 @@ STATUS_HEADER = (
 STATUS_WIDTHS = (6, 40, 18, 14, 17, 16, 13, 9, 40, 60)
 PROBLEMS_HEADER = ("STT", "Đơn vị / người gửi", "Thời điểm", "Tệp", "Vị trí", "Nội dung")
 PROBLEMS_WIDTHS = (6, 40, 17, 36, 18, 80)
+HISTORY_HEADER = ("STT", "Đơn vị", "Lần gửi", "Thời điểm", "Tệp", "Vị trí", "Nội dung")
+HISTORY_WIDTHS = (6, 40, 8, 17, 36, 18, 70)
+FIGURE_WIDTHS = (6, 32)  # STT, Đơn vị; then one column per indicator
+INDICATOR_WIDTH = 12
 STATUS_HEADER_ROW = 6  # title, last day, generated at, totals, blank, header
 FIGURES_HEADER_ROW = 4  # title, round, blank, codes; labels below, then "Tổng cộng"
 
@@ -101,11 +111,27 @@ def _header(sheet: Worksheet, row: int, values: Iterable[str]) -> None:
         cell.font, cell.fill, cell.border, cell.alignment = _BOLD, _HEAD_FILL, _BOX, _HEAD_ALIGN
 
 
+def _shown(value: Any) -> str:
+    """Roughly the text a cell shows, to size its row."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return "00/00/0000 00:00"
+    return str(value)
+
+
+def _fit_row(sheet: Worksheet, row: int, values: Sequence[Any], widths: Sequence[float]) -> None:
+    """Give a row the height its wrapped text needs (LibreOffice does not auto-fit on open)."""
+    texts = [_shown(v) for v in values]
+    if any(len(t) > 8 or "\n" in t for t in texts):
+        sheet.row_dimensions[row].height = row_height(texts, widths)
+
+
 class _Styled:
     """Writes body cells of one workbook with its named styles.
 
-    Values go through baocao.reports.cells, so no name, file name or problem text becomes a formula;
-    `formula` is the one way in for formulas, and only for sums we write ourselves.
+    Values go through baocao.reports.cells, so no name, file name or problem text becomes a
+    formula; nothing else writes cells, so the workbook has no formula at all.
     """
 
     def __init__(self, arrays: dict[str, Any]) -> None:
@@ -113,9 +139,6 @@ class _Styled:
 
     def put(self, sheet: Worksheet, row: int, col: int, value: Any, style: str = CELL) -> None:
         cellio.put(sheet, row, col, value)._style = copy(self.arrays[style])
-
-    def formula(self, sheet: Worksheet, row: int, col: int, formula: str, style: str) -> None:
-        cellio.put_formula(sheet, row, col, formula)._style = copy(self.arrays[style])
 
 
 def _status_sheet(sheet: Worksheet, data: SummaryData, cells: _Styled) -> None:
@@ -152,15 +175,12 @@ def _status_sheet(sheet: Worksheet, data: SummaryData, cells: _Styled) -> None:
                   CELL, CELL)
         for col, (value, style) in enumerate(zip(values, styles, strict=True), start=1):
             cells.put(sheet, row, col, value, style)
+        _fit_row(sheet, row, values, STATUS_WIDTHS)
     sheet.freeze_panes = sheet.cell(row=STATUS_HEADER_ROW + 1, column=3)
     last = get_column_letter(ncols)
     sheet.auto_filter.ref = f"A{STATUS_HEADER_ROW}:{last}{max(row, STATUS_HEADER_ROW + 1)}"
     _set_widths(sheet, STATUS_WIDTHS)
-    sheet.print_title_rows = f"{STATUS_HEADER_ROW}:{STATUS_HEADER_ROW}"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    print_setup(sheet, STATUS_WIDTHS, f"{STATUS_HEADER_ROW}:{STATUS_HEADER_ROW}")
 
 
 def _figures_sheet(
@@ -169,65 +189,81 @@ def _figures_sheet(
     codes = [ind.code for ind in spec.indicators]
     ncols = 2 + len(codes)
     _title_row(sheet, 1, f"SỐ LIỆU {spec.title.upper()}", _TITLE, ncols)
-    _title_row(
-        sheet, 2,
+    caption = (
         f"Đợt: {data.status.round.title}. Số liệu lấy từ lần gửi gần nhất của mỗi đơn vị; "
-        f"ô trống: chưa có số liệu.",
-        _ITALIC, ncols,
+        f"ô trống: chưa có số liệu; x: không áp dụng (không cộng vào tổng)."
     )
+    _title_row(sheet, 2, caption, _ITALIC, ncols)
+    widths = [*FIGURE_WIDTHS, *([INDICATOR_WIDTH] * len(codes))]
+    # With few indicators the caption is wider than the table: wrap it, not cut it at print.
+    sheet["A2"].alignment = _WRAP_TOP
+    sheet.row_dimensions[2].height = row_height([caption], [sum(widths)])
     head = FIGURES_HEADER_ROW
+    labels = [f"{ind.label} ({ind.unit})" if ind.unit else ind.label for ind in spec.indicators]
     _header(sheet, head, ["STT", "Đơn vị", *codes])
-    _header(sheet, head + 1, [
-        "", "", *(f"{ind.label} ({ind.unit})" if ind.unit else ind.label
-                  for ind in spec.indicators),
-    ])
+    _header(sheet, head + 1, ["", "", *labels])
     sheet.merge_cells(start_row=head, start_column=1, end_row=head + 1, end_column=1)
     sheet.merge_cells(start_row=head, start_column=2, end_row=head + 1, end_column=2)
-    sheet.row_dimensions[head + 1].height = 90
+    # Header cells are centred and bold: count a little narrower than body text.
+    sheet.row_dimensions[head + 1].height = row_height(
+        ["", "", *labels], [w - 2 for w in widths])
     total_row, first = head + 2, head + 3
-    last = first + len(data.units) - 1
     styles = [INTEGER if ind.type == "integer" else DECIMAL for ind in spec.indicators]
+    centred = Alignment(horizontal="center", vertical="top")
     for n, unit in enumerate(data.units):
         row = first + n
         cells.put(sheet, row, 1, n + 1)
         cells.put(sheet, row, 2, unit.row.unit_name)
         for i, code in enumerate(codes):
             value = unit.figures.get(code)
-            cells.put(sheet, row, 3 + i, None if value is None else excel_number(value), styles[i])
-    # Formulas, not frozen numbers: the totals stay right when a clerk corrects a figure.
+            if value is None and code in unit.not_applicable:
+                cells.put(sheet, row, 3 + i, NOT_APPLICABLE)
+                sheet.cell(row=row, column=3 + i).alignment = centred
+            else:
+                shown = None if value is None else excel_number(value)
+                cells.put(sheet, row, 3 + i, shown, styles[i])
+        _fit_row(sheet, row, [None, unit.row.unit_name], widths[:2])
+    # Numbers, not =SUM(): a formula has no stored result, and webmail and phone previews
+    # show it blank. "x" and blanks count for nothing.
+    totals = indicator_totals(data)
     cells.put(sheet, total_row, 1, None)
     cells.put(sheet, total_row, 2, "Tổng cộng")
-    for i in range(len(codes)):
-        col = get_column_letter(3 + i)
-        if data.units:
-            cells.formula(sheet, total_row, 3 + i, f"=SUM({col}{first}:{col}{last})", styles[i])
-        else:
-            cells.put(sheet, total_row, 3 + i, 0, styles[i])
+    for i, code in enumerate(codes):
+        cells.put(sheet, total_row, 3 + i, excel_number(totals[code][0]), styles[i])
     for col in range(1, ncols + 1):
         cell = sheet.cell(row=total_row, column=col)
         cell.font, cell.fill = _BOLD, _TOTAL_FILL
     sheet.freeze_panes = sheet.cell(row=first, column=3)
-    _set_widths(sheet, [6, 40, *([14] * len(codes))])
+    _set_widths(sheet, widths)
+    print_setup(sheet, widths, f"{head}:{head + 1}", "A:B")
 
 
 def _problems_sheet(
-    sheet: Worksheet, problems: Sequence[ProblemEntry], cells: _Styled
+    sheet: Worksheet, problems: Sequence[ProblemEntry], cells: _Styled, *, history: bool = False
 ) -> None:
-    _header(sheet, 1, PROBLEMS_HEADER)
+    """ "Vấn đề", or with `history` "Lịch sử vấn đề" (one more column: the version)."""
+    header, widths = (HISTORY_HEADER, HISTORY_WIDTHS) if history else (
+        PROBLEMS_HEADER, PROBLEMS_WIDTHS)
+    _header(sheet, 1, header)
     for n, p in enumerate(problems, start=1):
         row = n + 1
-        values = (n, p.who, local_time(p.at) if p.at else None, p.filename or None,
-                  p.place or None, p.text)
+        values: tuple[Any, ...] = (
+            n, p.who, *((p.version,) if history else ()), local_time(p.at) if p.at else None,
+            p.filename or None, p.place or None, p.text,
+        )
         for col, value in enumerate(values, start=1):
-            cells.put(sheet, row, col, value, DATETIME if col == 3 else CELL)
+            cells.put(sheet, row, col, value, DATETIME if isinstance(value, datetime) else CELL)
+        _fit_row(sheet, row, values, widths)
     sheet.freeze_panes = "A2"
-    last = get_column_letter(len(PROBLEMS_HEADER))
+    last = get_column_letter(len(header))
     sheet.auto_filter.ref = f"A1:{last}{max(2, len(problems) + 1)}"
-    _set_widths(sheet, PROBLEMS_WIDTHS)
+    _set_widths(sheet, widths)
+    print_setup(sheet, widths, "1:1")
 
 
 def build_workbook(data: SummaryData) -> bytes:
-    """The .xlsx: "Tình hình nộp", "Số liệu" (only with a form spec), "Vấn đề"."""
+    """The .xlsx: "Tình hình nộp", "Số liệu" (only with a form spec), "Vấn đề", and
+    "Lịch sử vấn đề" only when some unit's earlier versions had problems."""
     workbook = openpyxl.Workbook()
     cells = _Styled(_add_styles(workbook))
     sheet = workbook.active
@@ -238,6 +274,8 @@ def build_workbook(data: SummaryData) -> bytes:
     problems = list(data.problems)
     problems += [ProblemEntry("(hệ thống)", data.generated_at, "", "", note) for note in data.notes]
     _problems_sheet(workbook.create_sheet(PROBLEMS_SHEET), problems, cells)
+    if data.history:
+        _problems_sheet(workbook.create_sheet(HISTORY_SHEET), data.history, cells, history=True)
     workbook.properties.title = nfc(f"Tình hình nộp: {data.status.round.title}")
     workbook.properties.creator = data.office.name
     out = io.BytesIO()
