@@ -55,6 +55,10 @@ OFFICE = OfficeSettings(
     place="Tân Hưng",
     summary_to=("noivu@tanhung.example.vn",),
     signature="Phòng Nội vụ huyện Tân Hưng\nĐiện thoại: 0272 3xxx xxx",
+    # The demo is dated May-June 2025, before districts were abolished: a district Phòng signs.
+    doc_symbol="BC-NV",
+    signer_title="TRƯỞNG PHÒNG",
+    signer_name="Lê Thị Hoa",
 )
 INBOX = "baocao@noivu.tanhung.example.vn"
 PLAN = "KH-DCCS-2025"

@@ -193,6 +193,9 @@ class Round(Base):
     keywords: Mapped[str] = mapped_column(default="", server_default="")
     # Name of a form spec (templates/forms/<name>.toml) whose figures units must send.
     form_spec: Mapped[str | None]
+    # The document the round carries out ("Kế hoạch số 58/KH-UBND ngày …"): the căn cứ of the
+    # summary report; "" when not given.
+    basis: Mapped[str] = mapped_column(Text, default="", server_default="")
     closed: Mapped[bool] = mapped_column(default=False, server_default=sql_false(), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -28,6 +28,8 @@ from mailer.tls import client_context
 
 Security = Literal["ssl", "starttls", "plain"]
 SECURITIES: tuple[Security, ...] = ("ssl", "starttls", "plain")
+# Quyền hạn ký (NĐ 30/2020): ký thay, thừa lệnh, quyền, thay mặt; "" = the head signs.
+SIGNER_AUTHORITIES = ("", "KT.", "TL.", "Q.", "TM.")
 DEFAULT_PORTS = {"imap": {"ssl": 993, "starttls": 143, "plain": 143},
                  "smtp": {"ssl": 465, "starttls": 587, "plain": 25}}
 
@@ -38,10 +40,18 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class OfficeSettings:
+    """Who the office is; the signer keys fit both a Sở (KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC) and a
+    Phòng (TRƯỞNG PHÒNG) in the NĐ 30/2020 signature block of the draft report."""
+
     name: str
     place: str
     summary_to: tuple[str, ...]
     signature: str
+    doc_symbol: str = "BC-SNV"  # "Số: …/BC-SNV"
+    signer_authority: str = ""  # "" | "KT." | "TL." | "Q." | "TM."
+    signer_title: str = "GIÁM ĐỐC"  # the head (or the collective after TM.)
+    signer_position: str = ""  # who signs under KT./TL./TM.: "PHÓ GIÁM ĐỐC"; "" = derived
+    signer_name: str = ""  # "" leaves the name for the clerk
 
 
 @dataclass(frozen=True)
@@ -313,6 +323,11 @@ def parse_settings(
         place=r.text("office.place", ""),
         summary_to=r.str_list("office.summary_to"),
         signature=r.text("office.signature", "") or r.text("office.name", ""),
+        doc_symbol=r.text("office.doc_symbol", "BC-SNV"),
+        signer_authority=r.choice("office.signer_authority", SIGNER_AUTHORITIES, ""),
+        signer_title=r.text("office.signer_title", "GIÁM ĐỐC"),
+        signer_position=r.text("office.signer_position", ""),
+        signer_name=r.text("office.signer_name", ""),
     )
     database_url = _database_url(r.text("database.url", "sqlite:///baocao.db"), base)
     archive_dir = (base / r.text("database.archive_dir", "archive")).resolve()

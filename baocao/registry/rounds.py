@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from baocao.registry.forms import load_form_spec
 from baocao.rules.calendar import WorkCalendar
 from baocao.rules.deadlines import DeadlineRule, last_day
+from parsers.vntext import nfc
 from store.models import ROUND_KINDS, UNIT_KINDS, Round, RoundTarget, Unit
 
 KIND_ALIASES = {
@@ -35,6 +36,7 @@ class RoundSpec:
     targets: tuple[str, ...]  # "all", "kind:xa", "unit:<code>"
     keywords: str = ""
     form_spec: str | None = None  # name in templates/forms/ or a path to a .toml
+    basis: str = ""  # căn cứ of the summary: "Kế hoạch số 58/KH-UBND ngày 05/4/2024 của …"
 
 
 def parse_targets(targets: Sequence[str]) -> tuple[set[str], set[str]]:
@@ -84,6 +86,7 @@ def add_round(session: Session, cal: WorkCalendar, spec: RoundSpec) -> Round:
         last_day=last_day(spec.rule, cal),
         keywords=spec.keywords,
         form_spec=spec.form_spec,
+        basis=nfc(" ".join(spec.basis.split())),
     )
     round_.targets = [RoundTarget(unit_kind=k) for k in sorted(kinds)]
     round_.targets += [RoundTarget(unit_id=units[c].id) for c in sorted(codes)]

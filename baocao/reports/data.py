@@ -84,6 +84,7 @@ class ProblemEntry:
     place: str  # sheet/row/cell or table/row; "" when none
     text: str
     version: int = 0  # the unit's submission version it belongs to; 0 for quarantined mail
+    code: str = ""  # the problem's code ("form-missing", …); "" for quarantined mail
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class UnitSummary:
     problems: tuple[ProblemEntry, ...]  # unresolved, every version, oldest first
     # By code, from the latest version that carries the form (a later one without it keeps them).
     figures: Mapping[str, Decimal] = field(default_factory=dict)
+    # Codes marked "x" (không áp dụng) in that same version: shown as "x", never summed.
+    not_applicable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,13 @@ class SummaryData:
     status: RoundStatus
     units: tuple[UnitSummary, ...]  # one per owed unit, in status order
     spec: FormSpec | None
-    problems: tuple[ProblemEntry, ...]  # the "Vấn đề" sheet: units' problems + quarantined mail
+    # The "Vấn đề" sheet: problems of each unit's latest version + quarantined mail.
+    problems: tuple[ProblemEntry, ...]
     generated_at: datetime  # aware
     notes: tuple[str, ...] = ()  # about the summary itself (a form spec that could not be read)
+    # Problems of earlier versions (a corrected version supersedes them): kept for the record.
+    history: tuple[ProblemEntry, ...] = ()
+    basis: str = ""  # the round's căn cứ ("Kế hoạch số 58/KH-UBND …"); "" when not given
 
     def counts(self) -> dict[str, int]:
         return self.status.counts()
@@ -134,8 +141,9 @@ class _RoundFacts:
     submissions: Sequence[tuple[int, int, int, datetime, bool, int]]
     # (submission_id, id, filename, kind, doc_number, doc_symbol, doc_date, readable), by id
     attachments: Sequence[tuple[int, int, str, str, str | None, str | None, date | None, bool]]
-    # (submission_id, text, place, resolved, filename of its attachment), by id
-    problems: Sequence[tuple[int, str, str | None, bool, str | None]]
+    # (submission_id, text, place, resolved, filename of its attachment, code), by id
+    problems: Sequence[tuple[int, str, str | None, bool, str | None, str]]
+    basis: str = ""
 
 
 def _load_facts(session: Session, code: str) -> _RoundFacts:
@@ -178,11 +186,11 @@ def _load_facts(session: Session, code: str) -> _RoundFacts:
         if sid is not None
     ]
     problems = [
-        (sid, text, place, resolved, filename)
-        for sid, text, place, resolved, filename in session.execute(
+        (sid, text, place, resolved, filename, code)
+        for sid, text, place, resolved, filename, code in session.execute(
             select(
                 Problem.submission_id, Problem.text, Problem.place, Problem.resolved,
-                Attachment.filename,
+                Attachment.filename, Problem.code,
             )
             .join(Submission, Submission.id == Problem.submission_id)
             .outerjoin(Attachment, Attachment.id == Problem.attachment_id)
@@ -191,7 +199,7 @@ def _load_facts(session: Session, code: str) -> _RoundFacts:
         )
         if sid is not None
     ]
-    return _RoundFacts(info, units, submissions, attachments, problems)
+    return _RoundFacts(info, units, submissions, attachments, problems, round_.basis)
 
 
 def _status(facts: _RoundFacts) -> RoundStatus:
@@ -255,39 +263,49 @@ def load_summary_data(
             )
 
     problems: dict[str, list[ProblemEntry]] = defaultdict(list)
-    for sid, text, place, resolved, filename in facts.problems:
+    for sid, text, place, resolved, filename, problem_code in facts.problems:
         if resolved:
             continue
         code = sub_unit[sid]
         problems[code].append(ProblemEntry(
             who=names[code], at=sub_received[sid], filename=filename or "",
-            place=place or "", text=text, version=sub_version[sid],
+            place=place or "", text=text, version=sub_version[sid], code=problem_code,
         ))
 
     figures: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    not_applicable: dict[str, set[str]] = defaultdict(set)
     if spec is not None:
-        # The figures of the latest version that carries the form: a later version without it
-        # (a corrected letter, a reply) never erases them. Within that version the first file's
-        # value wins when several files carry the form.
+        # The figures ("x" included) of the latest version that carries the form: a later
+        # version without it (a corrected letter, a reply) never erases them. Within that
+        # version the first file's value wins when several files carry the form.
         with_form: dict[str, int] = {}  # unit code -> latest version that has the form
-        values = list(session.execute(
-            select(Submission.id, FormValue.indicator, FormValue.number)
-            .join(Submission, Submission.id == FormValue.submission_id)
-            .where(
-                Submission.round_id == info.id,
-                counting(),
-                FormValue.form_code == spec.code,
-                FormValue.number.is_not(None),
+        values = [
+            (value_sub, indicator, figure)
+            for value_sub, indicator, figure, text in session.execute(
+                select(Submission.id, FormValue.indicator, FormValue.number, FormValue.text)
+                .join(Submission, Submission.id == FormValue.submission_id)
+                .where(
+                    Submission.round_id == info.id,
+                    counting(),
+                    FormValue.form_code == spec.code,
+                    FormValue.number.is_not(None) | FormValue.text.is_not(None),
+                )
+                .order_by(FormValue.attachment_id, FormValue.id)
             )
-            .order_by(FormValue.attachment_id, FormValue.id)
-        ))
+            if figure is not None or (text or "").strip().lower() == "x"
+        ]
         for value_sub, _, _ in values:
             code, version = sub_unit[value_sub], sub_version[value_sub]
             with_form[code] = max(with_form.get(code, 0), version)
         for value_sub, indicator, figure in values:
             code = sub_unit[value_sub]
-            if sub_version[value_sub] == with_form[code] and figure is not None:
-                figures[code].setdefault(indicator, figure)
+            taken = indicator in figures[code] or indicator in not_applicable[code]
+            if sub_version[value_sub] != with_form[code] or taken:
+                continue
+            if figure is not None:
+                figures[code][indicator] = figure
+            else:
+                not_applicable[code].add(indicator)
 
     units = tuple(
         UnitSummary(
@@ -296,6 +314,7 @@ def load_summary_data(
             document=_main_document(documents.get(row.unit_code, [])),
             problems=tuple(sorted(problems.get(row.unit_code, []), key=lambda p: p.version)),
             figures=figures.get(row.unit_code, {}),
+            not_applicable=frozenset(not_applicable.get(row.unit_code, ())),
         )
         for row in status.rows
     )
@@ -324,7 +343,12 @@ def load_summary_data(
             .order_by(InboundMessage.received_at, InboundMessage.id)
         )
     ]
-    owed = [p for u in units for p in u.problems]
+    # A corrected version supersedes the problems of earlier ones: those go to the history.
+    latest: dict[str, int] = {}
+    for sid, code in sub_unit.items():
+        latest[code] = max(latest.get(code, 0), sub_version[sid])
+    owed = [p for u in units for p in u.problems if p.version == latest[u.row.unit_code]]
+    history = [p for u in units for p in u.problems if p.version != latest[u.row.unit_code]]
     return SummaryData(
         office=office,
         status=status,
@@ -333,4 +357,6 @@ def load_summary_data(
         problems=tuple(owed + quarantined),
         generated_at=now,
         notes=tuple(notes),
+        basis=facts.basis,
+        history=tuple(history),
     )

@@ -81,11 +81,14 @@ def evidence_text(info: RoundInfo) -> str:
 @click.option("--keywords", default="", help="Từ gợi ý để nhận ra thư của đợt này.")
 @click.option("--form", "form_spec", default=None,
               help="Biểu số liệu phải nộp: tên có sẵn (dan-chu-co-so) hoặc đường dẫn tệp .toml.")
+@click.option("--basis", default="",
+              help="Căn cứ nêu ở đầu báo cáo tổng hợp, ví dụ 'Kế hoạch số 58/KH-UBND ngày "
+                   "05/4/2024 của UBND tỉnh Long An'.")
 @click.pass_obj
 def rounds_add(obj: Context, code: str, title: str, kind: str, due: date | None,
                before: date | None, within_working_days: int | None, counted_from: date | None,
                opens: date | None, targets: tuple[str, ...], keywords: str,
-               form_spec: str | None) -> None:
+               form_spec: str | None, basis: str) -> None:
     """Khai báo một đợt báo cáo và hạn nộp."""
     from rich.markup import escape
 
@@ -97,7 +100,8 @@ def rounds_add(obj: Context, code: str, title: str, kind: str, due: date | None,
     rule = deadline_rule(due, before, within_working_days, counted_from)
     app = obj.app(migrate=True)
     opens_on = opens or counted_from or app.clock().astimezone(TZ).date()
-    spec = RoundSpec(code, title, kind, opens_on, rule, targets or ("all",), keywords, form_spec)
+    spec = RoundSpec(code, title, kind, opens_on, rule, targets or ("all",), keywords, form_spec,
+                     basis)
     with app.sessions() as session, session.begin():
         round_ = add_round(session, app.calendar, spec)
         info = round_info(round_)

@@ -158,6 +158,28 @@ def test_form_list_and_blank_template(tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "Không có biểu mẫu 'khong-co'" in unknown.stderr
 
 
+def test_round_basis_reaches_the_draft_report(
+    tmp_path: Path, pymap_server: PymapServer, smtp_server: CapturingSmtpServer
+) -> None:
+    """`rounds add --basis` is stored on the round and opens the draft report; the round's
+    code never appears in the report's text."""
+    import docx
+
+    config = write_config(tmp_path, pymap_server, smtp_server)
+    pw = pymap_server.password
+    basis = "Kế hoạch số 58/KH-UBND ngày 05/4/2024 của UBND tỉnh Long An"
+    added = run(config, "rounds", "add", "BC6T-2099", "--title", "Báo cáo 6 tháng",
+                "--due", "31/12/2099", "--basis", f"  {basis} ", password=pw)
+    assert added.returncode == 0, added.stderr
+    out = tmp_path / "tong-hop.xlsx"
+    made = run(config, "summary", "BC6T-2099", "--out", str(out), password=pw)
+    assert made.returncode == 0, made.stderr
+    document = docx.Document(str(out.with_suffix(".docx")))
+    texts = [p.text for p in document.paragraphs if p.text]
+    assert texts[2].startswith(f"Thực hiện {basis}, Phòng Nội vụ huyện Tân Hưng báo cáo")
+    assert not any("BC6T-2099" in t for t in texts)
+
+
 # --- reading never migrates; failures; start-up ------------------------------------------------
 
 READING = (

@@ -30,6 +30,30 @@ def test_upgrading_an_existing_database_keeps_its_rows(db_url: str) -> None:
         engine.dispose()
 
 
+def test_a_round_declared_before_0008_has_no_basis(db_url: str) -> None:
+    """0008 adds rounds.basis with a server default: an existing round reads "" (no căn cứ),
+    and 0008 goes down again without touching the round."""
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0007")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO rounds (code, title, kind, opens_on, last_day, keywords, closed, "
+                "created_at) VALUES ('R', 'Báo cáo', 'periodic', '2025-05-01', '2025-05-30', '', "
+                "false, CURRENT_TIMESTAMP)"
+            ))
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT basis FROM rounds")).scalar_one() == ""
+        assert check(engine) == []
+        downgrade(engine, "0007")
+        assert "basis" not in {c["name"] for c in inspect(engine).get_columns("rounds")}
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT code FROM rounds")).scalar_one() == "R"
+    finally:
+        engine.dispose()
+
+
 def test_upgrade_from_empty_matches_models(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
