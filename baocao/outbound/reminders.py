@@ -76,7 +76,7 @@ class ReminderReport:
         text = (
             f"Nhắc nộp báo cáo ngày {format_date(self.day)}: đã xếp {self.queued} thư nhắc, "
             f"{self.already_queued} thư đã xếp từ trước, {self.overdue_lists} danh sách quá hạn "
-            f"gửi Phòng Nội vụ."
+            f"gửi cán bộ Nội vụ."
         )
         if self.no_address:
             text += (
