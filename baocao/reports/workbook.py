@@ -1,9 +1,10 @@
 """The summary workbook Nội vụ works in (.xlsx), from plain `SummaryData`.
 
-Sheets: "Tình hình nộp" (one row per unit that owes the round), "Số liệu" (the form figures,
-when the round has a form), "Vấn đề" (what a person must look at now) and, when a unit corrected
-itself, "Lịch sử vấn đề" (problems of earlier versions). Cells are written through
-baocao.reports.cells: names, file names and problem texts come from outside and must stay text.
+Sheets: "Tình hình nộp" (one row per unit that owes the round), "Số liệu" (the form figures)
+and "Biểu tổng hợp" (the form itself with the totals, to forward) when the round has a form,
+"Vấn đề" (what a person must look at now) and, when a unit corrected itself, "Lịch sử vấn đề"
+(problems of earlier versions). Cells are written through baocao.reports.cells: names, file
+names and problem texts come from outside and must stay text.
 No cell is a formula, not even the totals: webmail and phone previews show no formula results,
 so totals are computed here and stored as numbers. Every sheet is set up to print on A4.
 """
@@ -23,6 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from baocao.reports import cells as cellio
 from baocao.reports.data import ProblemEntry, SummaryData
+from baocao.reports.form_sheet import FORM_SHEET, build_form_sheet
 from baocao.reports.page_layout import print_setup, row_height
 from baocao.reports.wording import excel_number, indicator_totals, local_time, notes_text
 from baocao.rules.deadlines import format_date, format_datetime
@@ -262,8 +264,8 @@ def _problems_sheet(
 
 
 def build_workbook(data: SummaryData) -> bytes:
-    """The .xlsx: "Tình hình nộp", "Số liệu" (only with a form spec), "Vấn đề", and
-    "Lịch sử vấn đề" only when some unit's earlier versions had problems."""
+    """The .xlsx: "Tình hình nộp", "Số liệu" and "Biểu tổng hợp" (only with a form spec),
+    "Vấn đề", and "Lịch sử vấn đề" only when some unit's earlier versions had problems."""
     workbook = openpyxl.Workbook()
     cells = _Styled(_add_styles(workbook))
     sheet = workbook.active
@@ -271,6 +273,7 @@ def build_workbook(data: SummaryData) -> bytes:
     _status_sheet(sheet, data, cells)
     if data.spec is not None:
         _figures_sheet(workbook.create_sheet(FIGURES_SHEET), data, data.spec, cells)
+        build_form_sheet(workbook.create_sheet(FORM_SHEET), data, data.spec)
     problems = list(data.problems)
     problems += [ProblemEntry("(hệ thống)", data.generated_at, "", "", note) for note in data.notes]
     _problems_sheet(workbook.create_sheet(PROBLEMS_SHEET), problems, cells)

@@ -118,7 +118,7 @@ def open_workbook(data: SummaryData) -> Any:
 
 def test_status_sheet_cell_by_cell() -> None:
     book = open_workbook(small_data())
-    assert book.sheetnames == [STATUS_SHEET, FIGURES_SHEET, PROBLEMS_SHEET]
+    assert book.sheetnames == [STATUS_SHEET, FIGURES_SHEET, "Biểu tổng hợp", PROBLEMS_SHEET]
     sheet = book[STATUS_SHEET]
     assert sheet["A1"].value == "TÌNH HÌNH NỘP BÁO CÁO: Báo cáo 6 tháng đầu năm 2025"
     assert sheet["A2"].value == "Hạn nộp: hết ngày 30/05/2025"

@@ -234,7 +234,7 @@ def test_summary_workbook_keeps_every_outside_value_as_text() -> None:
 
     # openpyxl, like Excel, reads the same workbook back as text, not formulas or errors.
     book = openpyxl.load_workbook(io.BytesIO(xlsx))
-    assert book.sheetnames == [STATUS_SHEET, FIGURES_SHEET, PROBLEMS_SHEET]
+    assert book.sheetnames == [STATUS_SHEET, FIGURES_SHEET, "Biểu tổng hợp", PROBLEMS_SHEET]
     status = book[STATUS_SHEET]
     assert status["B7"].value == "'" + UNIT_NAME and status["B7"].data_type == "s"
     assert status["F7"].value == f"'{DOC_NUMBER}/{DOC_SYMBOL}"
@@ -443,7 +443,7 @@ def test_libreoffice_reads_the_hostile_summary_as_text(tmp_path: Path) -> None:
             io.StringIO(path.read_text(encoding="utf-8"), newline="")))
         for path in (tmp_path / "out").glob("*.csv")
     }
-    assert set(rows) == {STATUS_SHEET, FIGURES_SHEET, PROBLEMS_SHEET}
+    assert set(rows) == {STATUS_SHEET, FIGURES_SHEET, "Biểu tổng hợp", PROBLEMS_SHEET}
     status = rows[STATUS_SHEET][6]
     assert status[1] == "'" + UNIT_NAME and status[5] == f"'{DOC_NUMBER}/{DOC_SYMBOL}"
     assert status[8] == f"'{FILE_MINUS}, {FILE_CMD}, {FILE_CONTROL_SHOWN}"

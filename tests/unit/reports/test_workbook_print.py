@@ -56,18 +56,19 @@ def test_every_sheet_prints_on_a4_one_page_wide() -> None:
         ProblemEntry("UBND xã An Hòa", datetime(2025, 5, 28, 2, tzinfo=UTC), "bc.docx", "",
                      "Thiếu chữ ký", 1),))
     book = saved(data)
-    assert book.sheetnames == [STATUS_SHEET, FIGURES_SHEET, PROBLEMS_SHEET, HISTORY_SHEET]
+    assert book.sheetnames == [STATUS_SHEET, FIGURES_SHEET, "Biểu tổng hợp", PROBLEMS_SHEET,
+                               HISTORY_SHEET]
     for sheet in book.worksheets:
         setup = sheet.page_setup
         assert int(setup.paperSize) == 9, sheet.title  # A4
         # Two indicators fit a portrait page; the other sheets are wider.
-        wanted = "portrait" if sheet.title == FIGURES_SHEET else "landscape"
+        wanted = "portrait" if sheet.title in (FIGURES_SHEET, "Biểu tổng hợp") else "landscape"
         assert setup.orientation == wanted, sheet.title
         assert int(setup.fitToWidth) == 1 and int(setup.fitToHeight) == 0, sheet.title
         assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
         assert sheet.oddFooter.center.text == "Trang &P/&N", sheet.title
         assert sheet.page_margins.left < 0.75  # narrower than Excel's default
-    status, figures, problems, history = book.worksheets
+    status, figures, _, problems, history = book.worksheets
     assert status.print_title_rows == "$6:$6" and status.freeze_panes == "C7"
     # The figures: header rows and the unit column on every page, frozen the same way.
     assert figures.print_title_rows == "$4:$5" and figures.print_title_cols == "$A:$B"
@@ -166,7 +167,8 @@ def test_corrected_version_moves_earlier_problems_to_history(
     assert [(p.text, p.version) for p in data.history] == [("Lỗi lần 1", 1)]
 
     book = saved(data)
-    assert book.sheetnames == [STATUS_SHEET, FIGURES_SHEET, PROBLEMS_SHEET, HISTORY_SHEET]
+    assert book.sheetnames == [STATUS_SHEET, FIGURES_SHEET, "Biểu tổng hợp", PROBLEMS_SHEET,
+                               HISTORY_SHEET]
     problems = [r[5] for r in book[PROBLEMS_SHEET].iter_rows(min_row=2, values_only=True)]
     assert problems == ["Lỗi lần 2"]
     history = list(book[HISTORY_SHEET].iter_rows(values_only=True))
