@@ -105,6 +105,8 @@ class ImapSettings:
     chunk_bytes: int = 4 * _MIB  # one partial fetch of such a message
     # PEM of the office's internal CA: trusted instead of the system store (hostname still checked)
     ca_file: Path | None = None
+    # Where copies of sent mail go: "auto" (the folder flagged \Sent), "" (none) or a name.
+    sent_folder: str = "auto"
 
     def __repr__(self) -> str:  # keep the password out of logs and tracebacks
         return (
@@ -687,6 +689,30 @@ class Inbox:
                 if not self._call(lambda: client.folder_exists(folder)):
                     raise
         self._known_folders.add(folder)
+
+    # -- copies of sent mail ----------------------------------------------------------------
+
+    def find_sent_folder(self) -> str | None:
+        """The folder the server flags \\Sent (RFC 6154), or None: names are never guessed."""
+        client = self.client
+        for flags, _delimiter, name in self._call(lambda: client.list_folders()):
+            if any(bytes(f).lower() == b"\\sent" for f in flags):
+                return str(name)
+        return None
+
+    def has_message_id(self, folder: str, message_id: str) -> bool:
+        """Whether `folder` holds a message with this Message-ID (selects it read-only)."""
+        client = self.client
+        self._ensure_folder(folder)
+        self._call(lambda: client.select_folder(folder, readonly=True))
+        found = self._call(lambda: client.search(["HEADER", "Message-ID", message_id]))
+        return bool(found)
+
+    def append_copy(self, folder: str, raw: bytes, when: datetime) -> None:
+        """Store a copy of a sent message in `folder`, already read, dated when it was sent."""
+        client = self.client
+        self._ensure_folder(folder)
+        self._call(lambda: client.append(folder, raw, flags=(b"\\Seen",), msg_time=when))
 
     # -- waiting ----------------------------------------------------------------------------
 

@@ -464,6 +464,8 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # When the copy in the shared mailbox's Sent folder was stored (or found there).
+    copied_at: Mapped[datetime | None]
     # A delivery failure report (DSN) that came back for this mail.
     bounced_at: Mapped[datetime | None]
     bounce_reason: Mapped[str | None] = mapped_column(Text)

@@ -189,9 +189,11 @@ def _imap_checks(settings: Settings) -> list[Check]:
     s = settings.imap
     where = f"{s.host}:{s.port}"
     idle: Check | None = None
+    sent: list[Check] = []
     try:
         with Inbox(s) as inbox:
             status = inbox.status()
+            sent = _sent_folder_check(inbox, s.sent_folder)
             if inbox.supports_idle():
                 idle = Check("IMAP IDLE", True, "Máy chủ có IDLE: thư mới được xử lý sau vài giây.",
                              required=False)
@@ -223,7 +225,21 @@ def _imap_checks(settings: Settings) -> list[Check]:
     if idle is None:
         idle = Check("IMAP IDLE", False, "Chưa kiểm tra được (IMAP lỗi, xem dòng trên).",
                      required=False)
-    return [imap, idle]
+    return [imap, idle, *sent]
+
+
+def _sent_folder_check(inbox: Inbox, setting: str) -> list[Check]:
+    """Where copies of sent mail go (imap.sent_folder), so "auto" finding nothing is visible."""
+    if setting != "auto":
+        return []
+    folder = inbox.find_sent_folder()
+    if folder is None:
+        return [Check("IMAP Sent", False,
+                      "Máy chủ không đánh dấu thư mục thư đã gửi (\\Sent): thư baocao gửi đi "
+                      "không được lưu bản sao. Cách sửa: đặt imap.sent_folder = tên thư mục "
+                      "(ví dụ \"Sent\") hoặc \"\" để tắt hẳn.", required=False)]
+    return [Check("IMAP Sent", True, f"Bản sao thư đã gửi được lưu vào thư mục {folder!r}.",
+                  required=False)]
 
 
 def _smtp_check(settings: Settings) -> Check:

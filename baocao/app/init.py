@@ -133,6 +133,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "Sau khi ghi nhận thư: none | seen (đánh dấu đã đọc) | flag:<cờ> | "
               "move:<thư mục>.",
               "After a message is recorded: none | seen | flag:<flag> | move:<folder>.", True),
+    ConfigKey("imap.sent_folder", '"auto"',
+              "Lưu bản sao mọi thư đã gửi vào thư mục này của hộp thư chung: \"auto\" (thư mục "
+              "máy chủ đánh dấu là thư đã gửi), \"\" (không lưu) hoặc tên thư mục.",
+              "Copy every sent mail into this folder of the shared mailbox: \"auto\" (the folder "
+              "the server flags \\Sent), \"\" (no copies) or a folder name."),
     ConfigKey("imap.timeout_seconds", "30",
               "Thời gian chờ tối đa mỗi thao tác IMAP (giây).",
               "Longest wait for one IMAP operation (seconds)."),

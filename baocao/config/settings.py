@@ -343,6 +343,7 @@ def parse_settings(
         timeout=float(r.integer("imap.timeout_seconds", 30, 1)),
         batch_size=r.integer("imap.batch_size", 25, 1),
         ca_file=_ca_file(r, "imap.ca_file", r.text("imap.ca_file", ""), base, imap_sec),
+        sent_folder=r.text("imap.sent_folder", "auto").strip(),
     )
     smtp_sec = cast(Security, r.choice("smtp.security", SECURITIES, "starttls"))
     smtp_user = r.text("smtp.username", "") or None

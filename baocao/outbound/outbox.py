@@ -11,6 +11,14 @@ the server's 250. A claim whose sender died (a process of this machine that no l
 that is older than CLAIM_TTL goes back to "pending". The one window left is a crash between the
 250 and that commit: the mail is sent again, with the same Message-ID (README: "ít nhất một lần").
 
+Copies: once a row is "sent", a copy goes to the shared mailbox's Sent folder (`imap.sent_folder`)
+by IMAP APPEND, so staff see what went out in their name. It is a separate step with the same
+discipline: the row's claim columns are taken again ("sent", copied_at NULL) by a conditional
+UPDATE, the Sent folder is searched for the row's Message-ID first (a copy appended just before a
+crash is found, not appended again), and copied_at is committed after. IMAP trouble leaves the
+copy for the next run and never stops sending. Rows sent more than COPY_WINDOW ago are not
+copied (mail sent before the feature existed is not copied in bulk).
+
 Transient SMTP failures (server down, 4xx) are retried with exponential backoff; anything that
 makes one row unsendable (no valid recipient, a header that cannot be built, an archived
 attachment missing, a 5xx) fails that row with a Vietnamese reason and the run goes on.
@@ -22,9 +30,9 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from enum import StrEnum
 from typing import Any, cast
@@ -38,6 +46,7 @@ from baocao.outbound.render import RenderedEmail
 from mailer.addresses import UndeliverableAddress, deliverable_address, split_addresses
 from mailer.compose import OutgoingMail, build_message, make_message_id
 from mailer.errors import PermanentMailError, SmtpConnectionError, TransientMailError
+from mailer.inbox import Inbox
 from mailer.smtp import SmtpSender
 from store.crashpoints import crashpoint
 from store.db import UNAVAILABLE
@@ -53,6 +62,8 @@ MAX_DELAY = timedelta(hours=2)
 # Longer than any one send can take (connect + DATA of a summary with attachments, each step
 # bounded by smtp.timeout): a claim this old belongs to a sender that is gone.
 CLAIM_TTL = timedelta(minutes=15)
+# Sent rows still owed a copy in the Sent folder; older ones are left alone.
+COPY_WINDOW = timedelta(days=1)
 
 # One sender per process at a time: a second caller waits, then finds nothing left to do.
 _SENDING = threading.Lock()
@@ -162,6 +173,7 @@ class OutboxReport:
     sent: int = 0
     retry_later: int = 0
     failed: int = 0
+    copied: int = 0  # copies stored in (or found in) the shared Sent folder
     error: str | None = None
     failures: list[str] = field(default_factory=list)  # "#id tới …: reason", for people
 
@@ -305,6 +317,7 @@ def send_pending(app: App, limit: int = 500) -> OutboxReport:
                 if not _send_one(app, sender, row, me, now, report):
                     report.retry_later += _postpone_pending(app, str(report.error))
                     break
+        report.copied = copy_sent(app, me, limit)
         if report.sent or report.retry_later or report.failed:
             log.info(report.summary())
         return report
@@ -367,6 +380,98 @@ def _postpone_pending(app: App, error: str) -> int:
             row.last_error = error[:2000]
             row.next_attempt_at = now + backoff(row.attempts)
         return len(rows)
+
+
+# --- copies in the Sent folder ---------------------------------------------------------------
+
+
+def _owed_copies(app: App, now: datetime, limit: int) -> list[int]:
+    with app.sessions() as session:
+        return list(session.scalars(
+            select(Outbox.id).where(Outbox.status == "sent", Outbox.copied_at.is_(None),
+                                    Outbox.sent_at >= now - COPY_WINDOW)
+            .order_by(Outbox.id).limit(limit)))
+
+
+def _claim_copy(app: App, outbox_id: int, me: str, now: datetime) -> Outbox | None:
+    """Take a sent row's copy for this sender (claim columns are free once a row is sent)."""
+    with app.sessions() as session, session.begin():
+        holders = set(session.scalars(select(Outbox.claimed_by).where(
+            Outbox.id == outbox_id, Outbox.claimed_by.is_not(None))))
+        free = Outbox.claimed_by.is_(None) | (Outbox.claimed_at < now - CLAIM_TTL)
+        dead = [h for h in holders if h is not None and h != me and is_dead(h)]
+        if dead:
+            free = free | Outbox.claimed_by.in_(dead)
+        won = _rowcount(session, update(Outbox).where(
+            Outbox.id == outbox_id, Outbox.status == "sent", Outbox.copied_at.is_(None), free,
+        ).values(claimed_by=me, claimed_at=now).execution_options(synchronize_session=False))
+        return session.get(Outbox, outbox_id) if won == 1 else None
+
+
+def _end_copy(app: App, outbox_id: int, me: str, copied_at: datetime | None) -> None:
+    with app.sessions() as session, session.begin():
+        session.execute(update(Outbox).where(
+            Outbox.id == outbox_id, Outbox.status == "sent", Outbox.claimed_by == me,
+        ).values(claimed_by=None, claimed_at=None, copied_at=copied_at)
+            .execution_options(synchronize_session=False))
+
+
+# "auto" on a server that flags no \Sent folder: asked again after this long, not every run.
+NO_SENT_RECHECK = timedelta(hours=1)
+_NO_SENT_FOLDER: dict[str, datetime] = {}  # server → until when no copies are attempted
+
+
+def copy_sent(app: App, me: str, limit: int = 500) -> int:
+    """Store each recently sent row once in the Sent folder; IMAP trouble waits for next run."""
+    setting = app.settings.imap.sent_folder
+    if not setting:
+        return 0
+    imap = app.settings.imap
+    server = f"{imap.username}@{imap.host}:{imap.port}"
+    never = datetime.min.replace(tzinfo=UTC)
+    if setting == "auto" and _NO_SENT_FOLDER.get(server, never) > app.clock():
+        return 0  # asked within the hour: the server flags no \Sent folder
+    owed = _owed_copies(app, app.clock(), limit)
+    if not owed:
+        return 0
+    copied = 0
+    try:
+        with app.inbox_factory() as inbox:
+            folder = setting if setting != "auto" else inbox.find_sent_folder()
+            if folder is None:
+                log.debug("Máy chủ IMAP không đánh dấu thư mục \\Sent: không lưu bản sao.")
+                _NO_SENT_FOLDER[server] = app.clock() + NO_SENT_RECHECK
+                return 0
+            for outbox_id in owed:
+                row = _claim_copy(app, outbox_id, me, app.clock())
+                if row is None:
+                    continue  # another sender has it, or it is done
+                crashpoint("copy:claimed")
+                try:
+                    copied += _copy_one(app, inbox, folder, row, me)
+                except Exception:
+                    with suppress(Exception):  # hand the claim back for the next run
+                        _end_copy(app, row.id, me, None)
+                    raise
+    except (TransientMailError, PermanentMailError) as exc:
+        log.warning("Chưa lưu được bản sao thư đã gửi vào thư mục Sent (sẽ thử lại): %s", exc)
+    return copied
+
+
+def _copy_one(app: App, inbox: Inbox, folder: str, row: Outbox, me: str) -> int:
+    """APPEND one claimed row unless the folder already has its Message-ID; 1 when stored."""
+    sent_at = row.sent_at or app.clock()
+    if not inbox.has_message_id(folder, row.message_id_header):
+        try:
+            message = _build(app, row, sent_at)
+        except _Unsendable as exc:
+            log.warning("Thư #%s: không dựng lại được để lưu bản sao: %s", row.id, exc)
+            _end_copy(app, row.id, me, None)
+            return 0
+        inbox.append_copy(folder, message.as_bytes(), sent_at)
+        crashpoint("copy:appended")
+    _end_copy(app, row.id, me, app.clock())
+    return 1
 
 
 # --- listing ----------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ def test_unknown_keys_and_sections_are_named_with_the_nearest_valid_one(tmp_path
         "  - Khóa không hợp lệ 'imap.post_acton' — có phải 'imap.post_action'?",
         "  - Khóa không hợp lệ 'imap.tls': baocao không dùng khóa này (các khóa của [imap]: "
         "batch_size, ca_file, host, mailbox, password_env, port, post_action, security, "
-        "timeout_seconds, username).",
+        "sent_folder, timeout_seconds, username).",
         "  - Khóa không hợp lệ 'smtp.from_adress' — có phải 'smtp.from_address'?",
         "  - Mục không hợp lệ [schedul] — có phải [schedule]?",
     ]
