@@ -134,5 +134,6 @@ def test_a_round_over_its_calendar(
     assert sorted(statuses) == sorted(["Đúng hạn", "Trễ 6 ngày", "Chưa nộp", "Chưa nộp",
                                        "Chưa nộp"])
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(report)).paragraphs)
-    assert "Báo cáo quý I năm 2025" in text
+    # The draft names the round in its trích yếu, Decree 30 style (no internal round code).
+    assert "Kết quả tiếp nhận báo cáo quý I năm 2025" in text and "BC-Q1" not in text
     assert sent_on[date(2025, 4, 24)] == sent_on[date(2025, 4, 23)]  # SMTP was down that day
