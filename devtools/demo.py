@@ -1,5 +1,6 @@
 """`make demo`: the whole loop on a laptop, with no accounts: embedded IMAP and SMTP servers on
-127.0.0.1, a SQLite file, a district of 25 units, two rounds, and a month of email replayed.
+127.0.0.1, a SQLite file, 25 units of a province after the 2025 reform (sở, đoàn thể, đơn vị
+sự nghiệp, xã/phường/đặc khu), two rounds of 2026, and a month of email replayed.
 
 It prints the status tables and the emails that went out, and leaves everything it made in
 `demo-output/` (database, archive, status JSON, the acknowledgements as .eml files).
@@ -45,29 +46,30 @@ from devtools.samples import (
     scanned_pdf,
     unit_email,
 )
-from devtools.seed import DISTRICT_UNITS, SeedUnit
+from devtools.seed import PROVINCE_UNITS, SeedUnit
 from store.models import FormValue, Round, Submission
 
 console = Console()
 
+LOCALITY = "tỉnh Tân Hưng"
+# A province's Sở Nội vụ, as every Nội vụ office is since 1/7/2025: BC-SNV and GIÁM ĐỐC follow
+# from the name; a deputy signs for the director (KT.), as is usual for routine reports.
 OFFICE = OfficeSettings(
-    name="Phòng Nội vụ huyện Tân Hưng",
+    name=f"Sở Nội vụ {LOCALITY}",
     place="Tân Hưng",
-    summary_to=("noivu@tanhung.example.vn",),
-    signature="Phòng Nội vụ huyện Tân Hưng\nĐiện thoại: 0272 3xxx xxx",
-    # The demo is dated May-June 2025, before districts were abolished: a district Phòng signs.
-    doc_symbol="BC-NV",
-    signer_title="TRƯỞNG PHÒNG",
+    summary_to=("noivu@tanhung.gov.example.vn",),
+    signature=f"Sở Nội vụ {LOCALITY}\nĐiện thoại: 0272 3xxx xxx",
+    signer_authority="KT.",
     signer_name="Lê Thị Hoa",
 )
-INBOX = "baocao@noivu.tanhung.example.vn"
-PLAN = "KH-DCCS-2025"
-HALF_YEAR = "BC6T-2025"
-# The plan was received on Friday 07/03/2025: "within 03 working days" ends Wednesday 12/03.
-PLAN_ISSUED = date(2025, 3, 7)
+INBOX = "baocao@snv.tanhung.gov.example.vn"
+PLAN = "KH-DCCS-2026"
+HALF_YEAR = "BC6T-2026"
+# The plan was received on Friday 06/03/2026: "within 03 working days" ends Wednesday 11/03.
+PLAN_ISSUED = date(2026, 3, 6)
 REAL_DOC = Path(__file__).resolve().parent.parent / "tests" / "data" / "others" / "report.doc"
 OLE_STUB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4088
-HALF_YEAR_DUE = date(2025, 5, 30)
+HALF_YEAR_DUE = date(2026, 5, 29)  # "trước ngày 30/5": Friday 29/05/2026
 
 
 def local(d: date, hour: int, minute: int = 0) -> datetime:
@@ -89,10 +91,10 @@ class Mail:
 
 def script() -> list[Mail]:
     """A plausible month: most units on time, some late, a few troubles, five never answer."""
-    units = DISTRICT_UNITS
+    units = PROVINCE_UNITS
     mails: list[Mail] = []
     for i, unit in enumerate(units[:18]):
-        day = PLAN_ISSUED + timedelta(days=3 + i % 4)  # 10/03 .. 13/03: the last are late
+        day = PLAN_ISSUED + timedelta(days=3 + i % 4)  # 09/03 .. 12/03: the last are late
         mails.append(Mail(unit, PLAN, local(day, 8 + i % 9, 5 * i % 60),
                           style=("outlook", "gmail", "raw8bit")[i % 3]))
     special = {4: "broken", 7: "doc", 9: "report", 11: "unknown-sender", 13: "bad-form",
@@ -108,7 +110,7 @@ def script() -> list[Mail]:
 
 
 def files_for(mail: Mail, title: str, seed: int) -> list[SampleFile]:
-    report = sample_report(mail.unit.name, title, mail.when, seed)
+    report = sample_report(mail.unit.name, title, mail.when, seed, LOCALITY)
     if mail.kind == "no-file":
         return []
     if mail.kind == "stranger":
@@ -138,35 +140,39 @@ def build(out: Path, imap: PymapServer, smtp: CapturingSmtpServer, now: datetime
         extra_days_off=frozenset(),
         extra_working_days=frozenset(),
         intake=IntakeSettings("seen", 50 * 1024 * 1024, 25 * 1024 * 1024),
-        message_id_domain="noivu.tanhung.example.vn",
+        message_id_domain="snv.tanhung.gov.example.vn",
     )
     return build_app(settings, clock=lambda: now)
 
 
 def seed(app: App) -> None:
-    labels = {"phong_ban": "Phòng, ban", "doan_the": "Đoàn thể", "su_nghiep": "Sự nghiệp",
-              "xa": "Xã"}
+    labels = {"phong_ban": "Sở, ban, ngành", "doan_the": "Đoàn thể", "su_nghiep": "Sự nghiệp",
+              "xa": "Xã, phường, đặc khu"}
     rows = [
         parse_unit_row(n, {"name": u.name, "short_name": u.short_name, "kind": labels[u.kind],
                            "emails": u.email, "contact": f"Văn thư {u.short_name}"})
-        for n, u in enumerate(DISTRICT_UNITS, start=2)
+        for n, u in enumerate(PROVINCE_UNITS, start=2)
     ]
     with app.sessions() as session, session.begin():
         import_units(session, rows)
         add_round(session, app.calendar, RoundSpec(
-            PLAN, "Kế hoạch thực hiện dân chủ ở cơ sở năm 2025", "plan", PLAN_ISSUED,
+            PLAN, "Kế hoạch thực hiện dân chủ ở cơ sở năm 2026", "plan", PLAN_ISSUED,
             DeadlineRule.working_days(3, PLAN_ISSUED), ("all",), "ke hoach dan chu",
+            basis=f"Kế hoạch số 21/KH-UBND ngày 05/3/2026 của UBND {LOCALITY} về thực hiện dân "
+                  f"chủ ở cơ sở năm 2026",
         ))
         add_round(session, app.calendar, RoundSpec(
-            HALF_YEAR, "Báo cáo 6 tháng đầu năm 2025 về thực hiện dân chủ ở cơ sở", "periodic",
-            date(2025, 5, 1), DeadlineRule.on(HALF_YEAR_DUE), ("all",), "6 thang sau thang",
+            HALF_YEAR, "Báo cáo 6 tháng đầu năm 2026 về thực hiện dân chủ ở cơ sở", "periodic",
+            date(2026, 5, 1), DeadlineRule.on(HALF_YEAR_DUE), ("all",), "6 thang sau thang",
             form_spec="dan-chu-co-so",
+            basis=f"Kế hoạch số 21/KH-UBND ngày 05/3/2026 của UBND {LOCALITY} về thực hiện dân "
+                  f"chủ ở cơ sở năm 2026",
         ))
 
 
 def deliver(imap: PymapServer, mails: list[Mail]) -> None:
-    titles = {PLAN: "Kế hoạch thực hiện dân chủ ở cơ sở năm 2025",
-              HALF_YEAR: "Báo cáo 6 tháng đầu năm 2025"}
+    titles = {PLAN: "Kế hoạch thực hiện dân chủ ở cơ sở năm 2026",
+              HALF_YEAR: "Báo cáo 6 tháng đầu năm 2026"}
     for n, mail in enumerate(sorted(mails, key=lambda m: m.when)):
         sender = mail.unit.email
         if mail.kind == "unknown-sender":
@@ -176,7 +182,7 @@ def deliver(imap: PymapServer, mails: list[Mail]) -> None:
         subject = f"V/v gửi {titles[mail.round_code].lower()} - {mail.unit.short_name}"
         raw = unit_email(
             sender=sender, sender_name=f"Văn thư {mail.unit.short_name}", to=INBOX,
-            subject=subject, body="Kính gửi Phòng Nội vụ,\nĐơn vị gửi văn bản theo yêu cầu.",
+            subject=subject, body="Kính gửi Sở Nội vụ,\nĐơn vị gửi văn bản theo yêu cầu.",
             files=files_for(mail, titles[mail.round_code], n), date=mail.when,
             style=mail.style,  # type: ignore[arg-type]
             message_id=f"<demo-{n}@{sender.rpartition('@')[2]}>",
@@ -287,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out.resolve()
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    now = local(HALF_YEAR_DUE + timedelta(days=6), 8)  # the simulated "today": 05/06/2025
+    now = local(HALF_YEAR_DUE + timedelta(days=6), 8)  # the simulated "today": 04/06/2026
     console.rule("baocao — chạy thử")
     with PymapServer() as imap, CapturingSmtpServer() as smtp:
         console.print(f"Máy chủ IMAP thử: 127.0.0.1:{imap.port}; SMTP thử: 127.0.0.1:{smtp.port}")
@@ -295,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         seed(app)
         mails = script()
         deliver(imap, mails)
-        console.print(f"Đã có {len(DISTRICT_UNITS)} đơn vị, 2 đợt báo cáo, {len(mails)} thư "
+        console.print(f"Đã có {len(PROVINCE_UNITS)} đơn vị, 2 đợt báo cáo, {len(mails)} thư "
                       f"trong hộp thư chung. Hôm nay (giả lập): {format_datetime(now)}.")
         report = poll_once(app)
         console.print(report.summary())

@@ -94,13 +94,15 @@ def scanned_pdf(pages: int = 1) -> bytes:
     return out.getvalue()
 
 
-def sample_report(unit_name: str, round_title: str, day: datetime, seed: int) -> SampleFile:
+def sample_report(unit_name: str, round_title: str, day: datetime, seed: int,
+                  locality: str = "huyện Tân Hưng") -> SampleFile:
     """The unit's document for a round: a KẾ HOẠCH (…/KH-UBND) when the round asks for a plan
     ("Kế hoạch …"), a BÁO CÁO (…/BC-UBND) otherwise, as units actually send them."""
     plan = fold(round_title).startswith("ke hoach")
+    parent = locality.upper()
     data = report_docx(
         issuer=unit_name,
-        parent="UBND HUYỆN TÂN HƯNG" if unit_name.startswith("UBND") else "HUYỆN TÂN HƯNG",
+        parent=f"UBND {parent}" if unit_name.startswith(("UBND", "Sở", "Văn phòng")) else parent,
         number=f"{10 + seed}/{'KH' if plan else 'BC'}-UBND",
         type_name="KẾ HOẠCH" if plan else "BÁO CÁO",
         place="Tân Hưng",

@@ -38,7 +38,6 @@ __all__ = [
     "OUTCOMES",
     "ROUND_KINDS",
     "UNIT_KINDS",
-    "UNIT_KIND_LABELS",
     "Attachment",
     "AuditEntry",
     "Base",
@@ -60,12 +59,6 @@ __all__ = [
 ]
 
 UNIT_KINDS: tuple[str, ...] = ("phong_ban", "doan_the", "su_nghiep", "xa")
-UNIT_KIND_LABELS: dict[str, str] = {
-    "phong_ban": "Phòng, ban",
-    "doan_the": "Đoàn thể",
-    "su_nghiep": "Đơn vị sự nghiệp",
-    "xa": "UBND xã, phường, thị trấn",
-}
 ROUND_KINDS: tuple[str, ...] = ("plan", "periodic", "adhoc")
 OUTCOMES: tuple[str, ...] = (
     "accepted",

@@ -75,8 +75,9 @@ _SECTIONS: dict[str, tuple[str, str]] = {
 }
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
-    ConfigKey("office.name", '"Phòng Nội vụ huyện Tân Hưng"',
-              "BẮT BUỘC, hãy sửa: tên cơ quan, dùng trong thư gửi đi.",
+    ConfigKey("office.name", '"Sở Nội vụ tỉnh Tân Hưng"',
+              "BẮT BUỘC, hãy sửa: tên cơ quan, dùng trong thư gửi đi (\"Sở Nội vụ …\"; "
+              "cấu hình cũ \"Phòng Nội vụ …\" vẫn dùng được).",
               "REQUIRED, edit: name of the office, used in outgoing mail.", True),
     ConfigKey("office.place", '"Tân Hưng"',
               "Địa danh ghi ở dòng \"…, ngày … tháng … năm …\" của báo cáo tổng hợp.",
@@ -84,17 +85,19 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("office.summary_to", '["noivu@example.gov.vn"]',
               "Danh sách địa chỉ nhận báo cáo tổng hợp (mặc định: không gửi ai).",
               "Addresses that receive the summary report (default: none)."),
-    ConfigKey("office.signature", '"Phòng Nội vụ huyện Tân Hưng"',
+    ConfigKey("office.signature", '"Sở Nội vụ tỉnh Tân Hưng"',
               "Chữ ký cuối thư tự động (mặc định: bằng office.name).",
               "Signature of automatic mail (default: office.name)."),
     ConfigKey("office.doc_symbol", '"BC-SNV"',
-              "Ký hiệu ở dòng \"Số: …/BC-SNV\" của dự thảo báo cáo (Phòng Nội vụ: \"BC-NV\").",
+              "Ký hiệu ở dòng \"Số: …/BC-SNV\" của dự thảo báo cáo (mặc định theo office.name: "
+              "Sở \"BC-SNV\", Phòng \"BC-NV\").",
               "Symbol in the \"Số: …/BC-SNV\" line of the draft report."),
     ConfigKey("office.signer_authority", '"KT."',
               "Quyền hạn ký: KT. | TL. | Q. | TM. (mặc định: người đứng đầu ký).",
               "Signing authority: KT. | TL. | Q. | TM. (default: the head signs)."),
     ConfigKey("office.signer_title", '"GIÁM ĐỐC"',
-              "Chức vụ người đứng đầu (Phòng: \"TRƯỞNG PHÒNG\"), dòng sau quyền hạn ký.",
+              "Chức vụ người đứng đầu, dòng sau quyền hạn ký (mặc định theo office.name: "
+              "Sở \"GIÁM ĐỐC\", Phòng \"TRƯỞNG PHÒNG\").",
               "Title of the head (a Phòng: \"TRƯỞNG PHÒNG\"), after the authority."),
     ConfigKey("office.signer_position", '"PHÓ GIÁM ĐỐC"',
               "Chức vụ người ký khi ký KT./TL./TM. (mặc định với KT.: PHÓ + signer_title).",
@@ -168,7 +171,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "BẮT BUỘC, hãy sửa: địa chỉ gửi thư xác nhận (thường là chính hộp thư chung).",
               "REQUIRED, edit: sender address of acknowledgements (usually the shared inbox).",
               True),
-    ConfigKey("smtp.from_name", '"Phòng Nội vụ huyện Tân Hưng"',
+    ConfigKey("smtp.from_name", '"Sở Nội vụ tỉnh Tân Hưng"',
               "Tên hiển thị người gửi (mặc định: bằng office.name).",
               "Display name of the sender (default: office.name)."),
     ConfigKey("smtp.message_id_domain", '"example.gov.vn"',
@@ -272,7 +275,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
 )
 
 _CONFIG_HEADER = (
-    "# baocao.toml — cấu hình cho một Phòng/Sở Nội vụ (configuration for one office).",
+    "# baocao.toml — cấu hình cho một Sở Nội vụ (configuration for one office).",
     "# Tạo bởi `baocao init`. Các khóa đang có hiệu lực là những khóa cần điền cho cơ quan;",
     "# các khóa có dấu # ở đầu là tùy chọn, ghi sẵn giá trị mặc định: bỏ dấu # để đổi.",
     "# Created by `baocao init`. Active keys are the ones an office sets; keys behind # are",
@@ -302,18 +305,19 @@ def config_text(keys: Sequence[ConfigKey] = CONFIG_KEYS) -> str:
 
 UNITS_HEADER = ("Mã", "Tên đơn vị", "Tên viết tắt", "Loại", "Email", "Người liên hệ", "Tên khác")
 _UNITS_EXAMPLE = (
-    "van-phong", "Văn phòng HĐND và UBND huyện", "VP HĐND-UBND", "Phòng, ban",
-    "vanphong@example.gov.vn; vanthu.vanphong@example.gov.vn", "Nguyễn Văn A - 0912 345 678",
-    "Văn phòng UBND huyện",
+    "so-tai-chinh", "Sở Tài chính", "STC", "Sở, ban, ngành",
+    "stc@example.gov.vn; vanthu.stc@example.gov.vn", "Nguyễn Văn A - 0912 345 678",
+    "Sở Tài chính tỉnh Tân Hưng",
 )
 _UNITS_HELP: tuple[tuple[str, str, str], ...] = (
     ("Mã", "Không bắt buộc",
-     "Mã đơn vị, không dấu, không cách (ví dụ: van-phong). Bỏ trống: tạo từ tên viết tắt. "
+     "Mã đơn vị, không dấu, không cách (ví dụ: so-tai-chinh). Bỏ trống: tạo từ tên viết tắt. "
      "Nhập lại tệp thì đơn vị cùng mã được cập nhật."),
     ("Tên đơn vị", "Bắt buộc", "Tên đầy đủ, dùng trong thư và báo cáo tổng hợp."),
     ("Tên viết tắt", "Nên có", "Tên ngắn dùng trong bảng và tiêu đề thư."),
     ("Loại", "Bắt buộc",
-     "Một trong: Phòng, ban | Đoàn thể | Đơn vị sự nghiệp | Xã, phường, thị trấn. "
+     "Một trong: Sở, ban, ngành | Đoàn thể | Đơn vị sự nghiệp | Xã, phường, đặc khu "
+     "(Phòng Nội vụ cấp huyện cũ: Phòng, ban | Xã, phường, thị trấn). "
      "Dùng cho đối tượng của đợt báo cáo (--for kind:phong_ban, kind:doan_the, "
      "kind:su_nghiep, kind:xa)."),
     ("Email", "Bắt buộc",
@@ -324,10 +328,10 @@ _UNITS_HELP: tuple[tuple[str, str, str], ...] = (
      "Tên cũ hoặc cách gọi khác, cách nhau bởi dấu ; (để nhận ra đơn vị trong nội dung thư)."),
 )
 _KIND_HELP: tuple[tuple[str, str], ...] = (
-    ("Phòng, ban", "Cơ quan chuyên môn, Văn phòng, Thanh tra (kind:phong_ban)"),
+    ("Sở, ban, ngành", "Sở, Văn phòng UBND, Thanh tra, ban, ngành (kind:phong_ban)"),
     ("Đoàn thể", "Mặt trận, Hội, Đoàn, Công đoàn (kind:doan_the)"),
     ("Đơn vị sự nghiệp", "Trung tâm, Trường, Ban quản lý (kind:su_nghiep)"),
-    ("Xã, phường, thị trấn", "UBND cấp xã (kind:xa)"),
+    ("Xã, phường, đặc khu", "UBND cấp xã (kind:xa)"),
 )
 
 

@@ -21,6 +21,7 @@ from typing import Any, Literal, cast
 
 from baocao.rules.calendar import WEEKDAYS
 from baocao.rules.deadlines import parse_vn_date
+from baocao.rules.office import office_wording
 from mailer.forward import DOCUMENT_HOSTS
 from mailer.inbox import ImapSettings, is_loopback, parse_post_action, validate_settings
 from mailer.smtp import SmtpSettings
@@ -47,11 +48,18 @@ class OfficeSettings:
     place: str
     summary_to: tuple[str, ...]
     signature: str
-    doc_symbol: str = "BC-SNV"  # "Số: …/BC-SNV"
+    doc_symbol: str = ""  # "Số: …/BC-SNV"; "" = the level's (BC-SNV for a Sở, BC-NV a Phòng)
     signer_authority: str = ""  # "" | "KT." | "TL." | "Q." | "TM."
-    signer_title: str = "GIÁM ĐỐC"  # the head (or the collective after TM.)
+    signer_title: str = ""  # the head (or the collective after TM.); "" = the level's
     signer_position: str = ""  # who signs under KT./TL./TM.: "PHÓ GIÁM ĐỐC"; "" = derived
     signer_name: str = ""  # "" leaves the name for the clerk
+
+    def __post_init__(self) -> None:
+        wording = office_wording(self.name)
+        if not self.doc_symbol:
+            object.__setattr__(self, "doc_symbol", wording.doc_symbol)
+        if not self.signer_title:
+            object.__setattr__(self, "signer_title", wording.signer_title)
 
 
 @dataclass(frozen=True)
@@ -323,9 +331,9 @@ def parse_settings(
         place=r.text("office.place", ""),
         summary_to=r.str_list("office.summary_to"),
         signature=r.text("office.signature", "") or r.text("office.name", ""),
-        doc_symbol=r.text("office.doc_symbol", "BC-SNV"),
+        doc_symbol=r.text("office.doc_symbol", ""),
         signer_authority=r.choice("office.signer_authority", SIGNER_AUTHORITIES, ""),
-        signer_title=r.text("office.signer_title", "GIÁM ĐỐC"),
+        signer_title=r.text("office.signer_title", ""),
         signer_position=r.text("office.signer_position", ""),
         signer_name=r.text("office.signer_name", ""),
     )

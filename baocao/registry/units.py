@@ -35,10 +35,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 KIND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("xa", ("xa", "phuong", "thi tran", "ubnd xa", "ubnd phuong", "cap xa")),
+    ("xa", ("xa", "phuong", "thi tran", "dac khu", "ubnd xa", "ubnd phuong", "ubnd dac khu",
+            "cap xa")),
     ("doan_the", ("doan the", "mat tran", "hoi", "doan", "cong doan")),
     ("su_nghiep", ("su nghiep", "don vi su nghiep", "truong", "trung tam", "ban quan ly")),
-    ("phong_ban", ("phong", "ban", "phong ban", "co quan chuyen mon", "van phong")),
+    ("phong_ban", ("phong", "ban", "phong ban", "so", "so ban nganh", "nganh",
+                   "co quan chuyen mon", "van phong")),
 )
 
 
@@ -108,8 +110,8 @@ def parse_unit_row(row: int, values: dict[str, str]) -> UnitRow | SkippedRow:
     if kind is None:
         return SkippedRow(
             row,
-            f"loại đơn vị '{kind_text}' không hợp lệ (dùng: Phòng/ban, Đoàn thể, "
-            f"Đơn vị sự nghiệp, Xã/phường/thị trấn)",
+            f"loại đơn vị '{kind_text}' không hợp lệ (dùng: Sở, ban, ngành hoặc Phòng, ban | "
+            f"Đoàn thể | Đơn vị sự nghiệp | Xã, phường, đặc khu)",
         )
     addresses = split_addresses(values.get("emails", ""))
     if not addresses:

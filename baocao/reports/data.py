@@ -22,12 +22,12 @@ from baocao.config.settings import OfficeSettings
 from baocao.registry.forms import load_form_spec
 from baocao.registry.snapshots import round_info
 from baocao.rules.calendar import TZ
+from baocao.rules.office import office_wording
 from baocao.rules.status import RoundStatus, StatusRow, SubmissionFacts, build_status
 from baocao.rules.values import RoundInfo, UnitInfo
 from parsers.forms import FormSpec, FormSpecError
 from store.audit import counting
 from store.models import (
-    UNIT_KIND_LABELS,
     Attachment,
     FormValue,
     InboundMessage,
@@ -307,10 +307,11 @@ def load_summary_data(
             else:
                 not_applicable[code].add(indicator)
 
+    kind_labels = office_wording(office.name).kind_labels
     units = tuple(
         UnitSummary(
             row=row,
-            kind_label=UNIT_KIND_LABELS.get(row.unit_kind, row.unit_kind),
+            kind_label=kind_labels.get(row.unit_kind, row.unit_kind),
             document=_main_document(documents.get(row.unit_code, [])),
             problems=tuple(sorted(problems.get(row.unit_code, []), key=lambda p: p.version)),
             figures=figures.get(row.unit_code, {}),

@@ -47,21 +47,16 @@ def _split_office(name: str) -> tuple[list[str], list[str]]:
     return words, []
 
 
-def office_header(name: str) -> tuple[str, str, str]:
-    """(parent body line, office line, guessed document symbol) for the NĐ 30/2020 header.
+def office_header(name: str) -> tuple[str, str]:
+    """(parent body line, office line) for the NĐ 30/2020 header.
 
-    "Phòng Nội vụ huyện Tân Hưng" → ("UBND HUYỆN TÂN HƯNG", "PHÒNG NỘI VỤ", "BC-NV"). When the
-    name carries no locality the parent line is "" for the clerk to write. The draft prints
-    `office.doc_symbol` instead of the guess: a Sở writes BC-SNV, which no name rule yields.
+    "Sở Nội vụ tỉnh Tân Hưng" → ("UBND TỈNH TÂN HƯNG", "SỞ NỘI VỤ"). When the name carries no
+    locality the parent line is "" for the clerk to write. The symbol is `office.doc_symbol`
+    (by default the level's: baocao.rules.office).
     """
     office, locality = _split_office(name)
     parent = f"UBND {' '.join(locality).upper()}" if locality else ""
-    folded = [fold(w) for w in office]
-    core = office[1:] if len(office) > 1 and folded[0] in {"phong", "so", "ban"} else office
-    if folded[:2] == ["van", "phong"]:
-        core = office[2:] or office
-    initials = "".join(w[0].upper() for w in core if w and w[0].isalpha())
-    return parent, " ".join(office).upper(), f"BC-{initials or '…'}"
+    return parent, " ".join(office).upper()
 
 
 def _run_font(paragraph: Paragraph, size: float, *, bold: bool = False,
@@ -173,7 +168,7 @@ LEFT, RIGHT = Cm(6.5), Cm(9.5)  # the header columns; 16 cm of text width in all
 
 
 def _header_table(document: Any, data: SummaryData) -> None:
-    parent, office, _ = office_header(data.office.name)
+    parent, office = office_header(data.office.name)
     table = document.add_table(rows=1, cols=2)
     _no_borders(table)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER

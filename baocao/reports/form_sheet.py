@@ -58,7 +58,7 @@ def _line(sheet: Worksheet, row: int, cols: tuple[int, int], text: str, font: Fo
 
 def _agency_header(sheet: Worksheet, data: SummaryData) -> None:
     """Cơ quan chủ quản and tên cơ quan on the left, quốc hiệu and tiêu ngữ on the right."""
-    parent, office, _ = office_header(data.office.name)
+    parent, office = office_header(data.office.name)
     _line(sheet, 1, LEFT_COLS, parent, _PLAIN)
     _line(sheet, 1, RIGHT_COLS, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", _BOLD)
     _line(sheet, 2, LEFT_COLS, office, _BOLD)

@@ -26,16 +26,16 @@ def test_demo_runs_and_writes_its_results(tmp_path: Path) -> None:
 
     counts = {
         code: json.loads((out / f"status-{code}.json").read_text(encoding="utf-8"))["counts"]
-        for code in ("KH-DCCS-2025", "BC6T-2025")
+        for code in ("KH-DCCS-2026", "BC6T-2026")
     }
     assert counts == {
-        "KH-DCCS-2025": {"owed": 25, "on_time": 14, "late": 4, "unreadable": 0, "missing": 7},
-        # Phòng GD-ĐT's only file is damaged: sent on time, counted apart until it resends.
-        "BC6T-2025": {"owed": 25, "on_time": 10, "late": 9, "unreadable": 1, "missing": 5},
+        "KH-DCCS-2026": {"owed": 25, "on_time": 14, "late": 4, "unreadable": 0, "missing": 7},
+        # Sở GD-ĐT's only file is damaged: sent on time, counted apart until it resends.
+        "BC6T-2026": {"owed": 25, "on_time": 10, "late": 9, "unreadable": 1, "missing": 5},
     }
     # A scan from an unknown Gmail address was held, then assigned: still on time.
     assert re.search(r"quarantine assign \d+ thanh-tra --remember-address", result.stdout)
-    assert "Thanh tra huyện: đúng" in result.stdout
+    assert "Thanh tra tỉnh: đúng" in result.stdout
 
     (xlsx,) = out.glob("tong-hop-*.xlsx")
     sheet = openpyxl.load_workbook(xlsx)["Tình hình nộp"]

@@ -50,12 +50,13 @@ def units_list(obj: Context, as_json: bool) -> None:
         return
     from rich.table import Table
 
-    from store.models import UNIT_KIND_LABELS
+    from baocao.rules.office import office_wording
 
+    labels = office_wording(app.settings.office.name).kind_labels
     table = Table(title=f"Danh sách đơn vị ({len(rows)})")
     for header in ("Mã", "Tên đơn vị", "Loại", "Email", "Người liên hệ"):
         table.add_column(header)
     for u in rows:
-        table.add_row(u.code, u.name, UNIT_KIND_LABELS.get(u.kind, u.kind), ", ".join(u.emails),
+        table.add_row(u.code, u.name, labels.get(u.kind, u.kind), ", ".join(u.emails),
                       u.contact or "")
     console().print(table)

@@ -39,7 +39,10 @@ HEADER = ["STT", "Tên đơn vị", "Tên viết tắt", "Loại", "Email", "Ng�
     ("text", "kind"),
     [("Phòng, ban", "phong_ban"), ("phòng", "phong_ban"), ("Đoàn thể", "doan_the"),
      ("Đơn vị sự nghiệp", "su_nghiep"), ("Xã, thị trấn", "xa"), ("UBND xã", "xa"),
-     ("xa", "xa"), ("phong_ban", "phong_ban"), ("Công ty", None), ("", None)],
+     ("xa", "xa"), ("phong_ban", "phong_ban"), ("Công ty", None), ("", None),
+     # the labels a Sở's units.xlsx uses after the 2025 reform
+     ("Sở, ban, ngành", "phong_ban"), ("Xã, phường, đặc khu", "xa"), ("UBND đặc khu", "xa"),
+     ("UBND xã, phường, đặc khu", "xa")],
 )
 def test_kind_words(text: str, kind: str | None) -> None:
     assert parse_kind(text) == kind

@@ -46,7 +46,7 @@ def test_header_title_and_round() -> None:
     sheet = form_sheet(small_data())
     assert sheet["A1"].value == "UBND HUYỆN TÂN HƯNG"
     assert sheet["A2"].value == "PHÒNG NỘI VỤ" and sheet["A2"].font.b
-    assert sheet["A3"].value == "Số:        /BC-SNV"
+    assert sheet["A3"].value == "Số:        /BC-NV"  # a Phòng: its level's symbol
     assert sheet["D1"].value == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" and sheet["D1"].font.b
     assert sheet["D2"].value == "Độc lập - Tự do - Hạnh phúc"
     assert "A1:C1" in sheet.merged_cells and "D2:F2" in sheet.merged_cells

@@ -210,12 +210,11 @@ def test_empty_round_still_builds() -> None:
 
 
 def test_office_header() -> None:
-    assert office_header("Phòng Nội vụ huyện Tân Hưng") == (
-        "UBND HUYỆN TÂN HƯNG", "PHÒNG NỘI VỤ", "BC-NV")
-    assert office_header("Sở Nội vụ tỉnh Long An") == ("UBND TỈNH LONG AN", "SỞ NỘI VỤ", "BC-NV")
+    assert office_header("Phòng Nội vụ huyện Tân Hưng") == ("UBND HUYỆN TÂN HƯNG", "PHÒNG NỘI VỤ")
+    assert office_header("Sở Nội vụ tỉnh Long An") == ("UBND TỈNH LONG AN", "SỞ NỘI VỤ")
     assert office_header("Phòng Nội vụ thành phố Tân An") == (
-        "UBND THÀNH PHỐ TÂN AN", "PHÒNG NỘI VỤ", "BC-NV")
-    assert office_header("Phòng Nội vụ") == ("", "PHÒNG NỘI VỤ", "BC-NV")
+        "UBND THÀNH PHỐ TÂN AN", "PHÒNG NỘI VỤ")
+    assert office_header("Phòng Nội vụ") == ("", "PHÒNG NỘI VỤ")
 
 
 # The draft report's tests: tests/unit/reports/test_draft.py.

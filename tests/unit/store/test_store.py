@@ -23,8 +23,6 @@ from store.archive import Archive
 from store.db import make_engine
 from store.errors import ArchiveError, StoreError
 from store.models import (
-    UNIT_KIND_LABELS,
-    UNIT_KINDS,
     InboundMessage,
     Lease,
     Outbox,
@@ -93,10 +91,6 @@ def _commit_fails(session: Session, *objs: object) -> IntegrityError:
 
 
 # --- constraints -------------------------------------------------------------------------
-
-
-def test_labels_cover_kinds() -> None:
-    assert set(UNIT_KIND_LABELS) == set(UNIT_KINDS)
 
 
 def test_duplicate_imap_position_rejected(sessions: sessionmaker[Session]) -> None:
