@@ -52,6 +52,14 @@ class _Handler:
     def __init__(self, owner: CapturingSmtpServer) -> None:
         self.owner = owner
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if address.lower() in self.owner.refused_recipients:
+            return "550 5.1.1 Không có hộp thư này"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         return self.owner._accept(envelope)
 
@@ -72,6 +80,7 @@ class CapturingSmtpServer:
         self._cond = threading.Condition()
         self._messages: list[CapturedMail] = []
         self._refuse: list[tuple[int, str]] = []
+        self.refused_recipients: set[str] = set()  # RCPT TO answered 550 (lower-case)
         self._controller: _PortController | None = None
 
     # -- lifecycle

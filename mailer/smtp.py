@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import logging
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from mailer.errors import PermanentMailError, SmtpConnectionError, TransientMail
 from mailer.tls import certificate_hint, client_context
 
 __all__ = ["SmtpSender", "SmtpSettings"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ class SmtpSettings:
     timeout: float = 30.0
     # PEM of the office's internal CA: trusted instead of the system store (hostname still checked)
     ca_file: Path | None = None
+    # Every mail also goes to this address, in the envelope only (a Bcc no recipient sees): the
+    # copy for staff where the shared mailbox has no Sent folder to APPEND to.
+    copy_to: str | None = None
 
 
 def _is_loopback(host: str) -> bool:
@@ -144,6 +150,9 @@ class SmtpSender:
         recipients = [addr for _name, addr in getaddresses(fields) if "@" in addr]
         if not recipients:
             raise PermanentMailError("Thư không có địa chỉ người nhận hợp lệ.")
+        copy = self.settings.copy_to
+        if copy and copy.lower() not in {r.lower() for r in recipients}:
+            recipients.append(copy)
         try:
             conn = self._connection()
             refused = conn.send_message(msg, self.settings.from_address, recipients)
@@ -175,6 +184,9 @@ class SmtpSender:
         except (smtplib.SMTPException, OSError) as exc:  # timeouts, refused, reset, TLS errors
             self._drop()
             raise SmtpConnectionError(f"Lỗi kết nối SMTP: {exc!r}") from exc
+        if copy and copy in refused:
+            # The staff copy alone never fails a mail the unit did get (nor sends it twice).
+            log.warning("Máy chủ SMTP từ chối bản sao gửi %s: %s", copy, refused.pop(copy))
         if refused:
             # Some recipients accepted: the message is out, so retrying would duplicate it.
             details = "; ".join(f"{rcpt}: {c}" for rcpt, (c, _t) in refused.items())

@@ -182,6 +182,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("smtp.ca_file", '"/etc/baocao/ca-noi-bo.pem"',
               "Như imap.ca_file, cho máy chủ gửi thư.",
               "Like imap.ca_file, for the outgoing mail server."),
+    ConfigKey("smtp.copy_to", '"luu.baocao@example.gov.vn"',
+              "Gửi kèm bản sao (Bcc) mọi thư đi tới địa chỉ này — thay cho imap.sent_folder khi "
+              "hộp thư chung không có thư mục Thư đã gửi (mặc định: không).",
+              "Bcc a copy of every outgoing mail here, where the shared mailbox has no Sent "
+              "folder (default: none)."),
     ConfigKey("calendar.extra_days_off", "[]",
               "Ngày nghỉ bù do Chính phủ công bố thêm, dạng [\"02/05/2025\"] (dd/mm/yyyy).",
               "Extra days off announced by the Government (dd/mm/yyyy).", True),

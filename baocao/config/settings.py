@@ -22,6 +22,7 @@ from typing import Any, Literal, cast
 from baocao.rules.calendar import WEEKDAYS
 from baocao.rules.deadlines import parse_vn_date
 from baocao.rules.office import office_wording
+from mailer.addresses import UndeliverableAddress, deliverable_address
 from mailer.forward import DOCUMENT_HOSTS
 from mailer.inbox import ImapSettings, is_loopback, parse_post_action, validate_settings
 from mailer.smtp import SmtpSettings
@@ -288,6 +289,16 @@ def _unknown_section(name: str, sections: list[str]) -> str:
     return f"Mục không hợp lệ [{name}]: các mục là {', '.join(f'[{s}]' for s in sections)}."
 
 
+def _copy_address(r: _Reader, raw: str) -> str | None:
+    if not raw.strip():
+        return None
+    try:
+        return deliverable_address(raw)
+    except UndeliverableAddress as exc:
+        r.errors.append(f"Khóa 'smtp.copy_to' = {raw!r} không hợp lệ: {exc}.")
+        return None
+
+
 def _ca_file(r: _Reader, key: str, raw: str, base: Path, security: str) -> Path | None:
     """The office's internal CA (PEM), loaded now so a wrong path fails at start, not at the
     first connection. A relative path is relative to the config file, like the archive."""
@@ -365,6 +376,7 @@ def parse_settings(
         from_name=r.text("smtp.from_name", "") or office.name,
         timeout=float(r.integer("smtp.timeout_seconds", 30, 1)),
         ca_file=_ca_file(r, "smtp.ca_file", r.text("smtp.ca_file", ""), base, smtp_sec),
+        copy_to=_copy_address(r, r.text("smtp.copy_to", "")),
     )
     if imap.host:
         try:

@@ -156,3 +156,13 @@ def test_ca_file_must_be_a_readable_pem_and_needs_tls(tmp_path: Path) -> None:
         load_settings(write(tmp_path, plain), ENV)
     assert "Khóa 'imap.ca_file' chỉ dùng khi imap.security là 'ssl' hoặc 'starttls'" in str(
         info.value)
+
+
+def test_smtp_copy_to_is_an_address_or_a_clear_error(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, GOOD), ENV).smtp.copy_to is None
+    good = GOOD.replace('from_address = "baocao@tanhung.gov.vn"',
+                        'from_address = "baocao@tanhung.gov.vn"\ncopy_to = "Luu@TanHung.gov.vn"')
+    assert load_settings(write(tmp_path, good), ENV).smtp.copy_to == "Luu@tanhung.gov.vn"
+    bad = good.replace("Luu@TanHung.gov.vn", "lưu trữ@tanhung")
+    with pytest.raises(ConfigError, match=r"smtp\.copy_to"):
+        load_settings(write(tmp_path, bad), ENV)

@@ -117,6 +117,25 @@ def test_send_through_real_server(smtp_server: CapturingSmtpServer) -> None:
     assert str(second.parsed()["Subject"]) == "Lần hai"
 
 
+def test_copy_to_is_an_envelope_bcc_and_never_fails_the_mail(
+    smtp_server: CapturingSmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = SmtpSettings(**{**smtp_server.settings().__dict__,
+                               "copy_to": "luu.baocao@example.vn"})
+    with SmtpSender(settings) as sender:
+        sender.send(build())
+    (mail,) = smtp_server.wait_for(1, timeout=5)
+    assert mail.rcpt_tos == ("vanthu@xahoabinh.example.vn", "luu.baocao@example.vn")
+    assert b"luu.baocao" not in mail.raw  # no header names the copy: the unit never sees it
+    smtp_server.clear()
+    smtp_server.refused_recipients.add("luu.baocao@example.vn")
+    with SmtpSender(settings) as sender:
+        sender.send(build())  # the unit's mail went out: no error, no retry, no second copy
+    (mail,) = smtp_server.wait_for(1, timeout=5)
+    assert mail.rcpt_tos == ("vanthu@xahoabinh.example.vn",)
+    assert "từ chối bản sao" in caplog.text
+
+
 def test_send_with_auth() -> None:
     with CapturingSmtpServer(username="noivu", password="mật khẩu") as server:
         with SmtpSender(server.settings()) as sender:
