@@ -306,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     importlib.import_module("bench.summary").main([])  # 5: summary + status, 3,321 units
     print()
+    importlib.import_module("bench.web_board").main(  # 10: the staff board, 3,321 units
+        ["--quick"] if args.quick else [])
+    print()
     importlib.import_module("bench.identify").main()  # 6: letterhead match, 3,321 units
     print()
     importlib.import_module("bench.hold").main(["--quick"] if args.quick else [])  # 7-8

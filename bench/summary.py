@@ -42,12 +42,12 @@ from baocao.reports.data import (
 )
 from baocao.reports.draft import build_report
 from baocao.reports.workbook import build_workbook
+from baocao.rules.office import office_wording
 from baocao.rules.status import SubmissionFacts, build_status
 from baocao.rules.values import RoundInfo, UnitInfo
 from parsers.forms import FormSpec, load_spec
 from store.db import make_engine, session_factory, upgrade
 from store.models import (
-    UNIT_KIND_LABELS,
     UNIT_KINDS,
     Attachment,
     FormValue,
@@ -124,7 +124,7 @@ def plain_data(spec: FormSpec) -> SummaryData:
                                           "Biểu 01!D9", "Thiếu số liệu chỉ tiêu CT03", 1),)
             problems.extend(unit_problems)
         rows.append(UnitSummary(
-            row, UNIT_KIND_LABELS[u.kind],
+            row, office_wording(OFFICE.name).kind_labels[u.kind],
             DocumentRef(str(u.id), "BC-UBND", date(2025, 6, 18)) if row.received_at else None,
             unit_problems, figures(u.id) if row.received_at else {},
         ))

@@ -37,24 +37,30 @@ __all__ = [
     "OUTBOX_STATUSES",
     "OUTCOMES",
     "ROUND_KINDS",
+    "STAFF_ACTIONS",
     "UNIT_KINDS",
+    "WEB_ROLES",
     "Attachment",
     "AuditEntry",
     "Base",
     "FormValue",
     "InboundMessage",
     "Lease",
+    "LoginAttempt",
     "MailboxState",
     "Notice",
     "Outbox",
     "Problem",
     "Round",
     "RoundTarget",
+    "StaffAction",
     "Submission",
     "SupersededRow",
     "Unit",
     "UnitAddress",
     "UnitAlias",
+    "WebSession",
+    "WebUser",
     "metadata",
 ]
 
@@ -72,6 +78,12 @@ OUTCOMES: tuple[str, ...] = (
 OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sending", "sent", "failed")
 # What a person did to a message in review (baocao.intake.review), as the audit trail names it.
 AUDIT_ACTIONS: tuple[str, ...] = ("assign", "reject", "reopen", "remember-address")
+# What a person did outside review (a mail sent again, a board user managed): `StaffAction`.
+STAFF_ACTIONS: tuple[str, ...] = (
+    "retry-send", "user-add", "user-disable", "user-enable", "user-password",
+)
+# The staff board's roles, lowest first: view, review, administer (baocao.web.auth.Role).
+WEB_ROLES: tuple[str, ...] = ("xem", "xu-ly", "quan-tri")
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -542,3 +554,78 @@ class SupersededRow(Base):
         ForeignKey("problems.id", ondelete="CASCADE"), index=True
     )
     restored_by_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entries.id"))
+
+
+class StaffAction(Base):
+    """One thing a person did that is not a review of a message: a failed mail sent again, a
+    board user added, disabled or given a new password.
+
+    Kept apart from `AuditEntry` (whose rows are about one inbound message and whose action set
+    is closed by a CHECK that SQLite cannot widen without rebuilding a table other rows point
+    at); `actor` is recorded the same way (the OS user at the CLI, the login on the board).
+    """
+
+    __tablename__ = "staff_actions"
+    __table_args__ = (_one_of("action", STAFF_ACTIONS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str]
+    action: Mapped[str]
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
+    target: Mapped[str | None]  # the user name a user-* action was about
+    note: Mapped[str | None] = mapped_column(Text)  # e.g. the error the retried mail had
+
+
+class WebUser(Base):
+    """A person who may sign in to the staff board (`baocao users add`).
+
+    Only an argon2 hash of the password is kept. A user is disabled, never deleted, so the
+    audit trail's names keep meaning someone.
+    """
+
+    __tablename__ = "web_users"
+    __table_args__ = (_one_of("role", WEB_ROLES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(unique=True)
+    password_hash: Mapped[str]
+    role: Mapped[str]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled: Mapped[bool] = mapped_column(default=False, server_default=sql_false())
+
+
+class WebSession(Base):
+    """A signed-in browser: server-side, so signing out or disabling a user ends it at once.
+
+    Only the SHA-256 of the cookie's token is stored: a copy of the database (a backup) signs
+    no one in. The CSRF secret is per session and goes into every form.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("web_users.id", ondelete="CASCADE"), index=True
+    )
+    csrf_secret: Mapped[str]
+    address: Mapped[str | None]  # where it signed in from, for the record
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # the absolute limit
+
+    user: Mapped[WebUser] = relationship()
+
+
+class LoginAttempt(Base):
+    """A failed sign-in, by name and client address: the rate limit counts these rows, so it
+    holds across several board processes (and a restart)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index(None, "name", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    address: Mapped[str]
+    at: Mapped[datetime] = mapped_column(index=True)

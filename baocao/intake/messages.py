@@ -233,9 +233,10 @@ def _find_round_id(session: Session, code: str) -> int:
 
 def list_messages(
     session: Session, *, round_code: str | None = None, unit_code: str | None = None,
-    since: date | None = None, limit: int = DEFAULT_LIMIT,
+    since: date | None = None, limit: int = DEFAULT_LIMIT, offset: int = 0,
 ) -> list[MessageRow]:
-    """Recorded messages, newest first (by server receipt time), at most `limit`.
+    """Recorded messages, newest first (by server receipt time), at most `limit` after skipping
+    `offset` (the web board's pages).
 
     `round_code`/`unit_code` match a message with a submission for that round/unit, withdrawn
     ones included (so a moved report is still found where it was); `unit_code` also matches the
@@ -245,6 +246,8 @@ def list_messages(
         raise MessageQueryError("--limit phải là số dương.")
     query = select(InboundMessage).order_by(InboundMessage.received_at.desc(),
                                             InboundMessage.id.desc()).limit(limit)
+    if offset > 0:
+        query = query.offset(offset)
     if since is not None:
         query = query.where(InboundMessage.received_at >= datetime.combine(since, time(0), TZ))
     if round_code is not None:

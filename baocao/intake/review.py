@@ -73,10 +73,12 @@ __all__ = [
     "ReopenResult",
     "ReviewError",
     "assign",
+    "assign_lines",
     "get_message",
     "list_held",
     "reject",
     "reopen",
+    "reopen_lines",
     "replaced_attachments",
     "replaced_problems",
 ]
@@ -100,6 +102,7 @@ class HeldItem:
     files: tuple[str, ...]
     review: str | None
     review_note: str | None
+    candidate_code: str | None = None  # the likely unit's code (preselected on the board)
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ def _item(m: InboundMessage, replaced: set[int]) -> HeldItem:
         files=tuple(a.filename for a in m.attachments if a.id not in replaced),
         review=m.review,
         review_note=m.review_note,
+        candidate_code=cand.code if cand is not None else None,
     )
 
 
@@ -311,6 +315,20 @@ def assign(
     return AssignResult(unit.name, rounds, on_time, queued, added, restored=bool(restored))
 
 
+def assign_lines(message_id: int, result: AssignResult) -> list[str]:
+    """What an assignment did, as the CLI prints it and the board shows it."""
+    lines = [
+        f"Đã ghi nhận thư số {message_id} cho {result.unit}, đợt {code}: "
+        f"{'đúng hạn' if on_time else 'trễ hạn'}."
+        for code, on_time in zip(result.rounds, result.on_time, strict=True)
+    ]
+    if result.restored:
+        lines.append("Đã khôi phục bài nộp đã rút khi mở lại thư (không gửi lại thư xác nhận).")
+    if result.address_added:
+        lines.append(f"Đã thêm địa chỉ {result.address_added} cho {result.unit}.")
+    return lines
+
+
 def _pairs(pieces: Sequence[Piece]) -> set[tuple[int, int]]:
     """(round id, unit id) of every submission the pieces would record."""
     return {(piece.round.id, piece.unit.id) for piece, _ in pieces
@@ -478,6 +496,15 @@ def reopen(
         set_after(entry, message_state(session, message))
     withdrawn = tuple(f"{code} – {name}, phiên bản {version}" for _, code, name, version in current)
     return ReopenResult(previous, withdrawn)
+
+
+def reopen_lines(message_id: int, result: ReopenResult) -> list[str]:
+    """What a reopen did (the CLI then says how to assign or reject)."""
+    lines = [f"Đã mở lại thư số {message_id} (trước đó: {result.previous}) để xem xét."]
+    if result.withdrawn:
+        lines.append("Bài nộp đã rút lại, không còn được tính:")
+        lines += [f"  - {line}" for line in result.withdrawn]
+    return lines
 
 
 def held_message_lines(session: Session, archive: Archive, message_id: int) -> list[str]:

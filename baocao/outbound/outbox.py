@@ -48,10 +48,11 @@ from mailer.compose import OutgoingMail, build_message, make_message_id
 from mailer.errors import PermanentMailError, SmtpConnectionError, TransientMailError
 from mailer.inbox import Inbox
 from mailer.smtp import SmtpSender
+from store.audit import resolve_actor
 from store.crashpoints import crashpoint
 from store.db import UNAVAILABLE
 from store.errors import StoreError
-from store.models import Outbox
+from store.models import Outbox, StaffAction
 from store.workers import is_dead, worker_id
 
 log = logging.getLogger(__name__)
@@ -474,6 +475,38 @@ def _copy_one(app: App, inbox: Inbox, folder: str, row: Outbox, me: str) -> int:
     return 1
 
 
+# --- a person's retry ----------------------------------------------------------------------------
+
+
+class RetryError(ValueError):
+    """Raised when a row cannot be sent again: no such row, or it is not "failed" (Vietnamese)."""
+
+
+def retry(session: Session, outbox_id: int, *, now: datetime, actor: str | None = None) -> None:
+    """Put a failed row back to "pending", due now, in the caller's transaction; audited.
+
+    One conditional UPDATE (WHERE status = 'failed'): two people retrying at once, or a retry
+    racing a sender, change the row once. The error it had is kept in the staff action; the
+    next send attempt (the service's, or `baocao outbox send`) records its own outcome.
+    """
+    row = session.get(Outbox, outbox_id)
+    if row is None:
+        raise RetryError(f"Không có thư số {outbox_id} trong hộp thư đi.")
+    previous = row.last_error
+    changed = _rowcount(session, update(Outbox).where(
+        Outbox.id == outbox_id, Outbox.status == "failed",
+    ).values(status="pending", next_attempt_at=now, last_error=None, claimed_by=None,
+             claimed_at=None).execution_options(synchronize_session=False))
+    if changed != 1:
+        session.refresh(row)
+        label = STATUS_LABELS.get(row.status, row.status)
+        raise RetryError(f"Thư số {outbox_id} không ở trạng thái lỗi (đang: {label}), "
+                         "không cần gửi lại.")
+    session.add(StaffAction(at=now, actor=resolve_actor(actor), action="retry-send",
+                            outbox_id=outbox_id, note=previous))
+    session.flush()
+
+
 # --- listing ----------------------------------------------------------------------------------
 
 STATUS_LABELS = {"pending": "Chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Lỗi"}
@@ -481,7 +514,7 @@ STATUS_LABELS = {"pending": "Chờ gửi", "sending": "Đang gửi", "sent": "Đ
 
 @dataclass(frozen=True)
 class OutboxListing:
-    """One outbox row as `baocao outbox list` shows it."""
+    """One outbox row as `baocao outbox list` and the board's Thư đi page show it."""
 
     id: int
     kind: str
@@ -489,16 +522,23 @@ class OutboxListing:
     subject: str
     status: str
     last_error: str | None
+    attempts: int = 0
+    created_at: datetime | None = None
+    sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
 
 
-def list_outbox(session: Session, status: str | None = None) -> list[OutboxListing]:
+def list_outbox(session: Session, status: str | None = None, *, limit: int | None = None,
+                newest_first: bool = False) -> list[OutboxListing]:
     """Every row (or those in one status), oldest first, with the last sending error."""
-    query = select(Outbox).order_by(Outbox.id)
+    order = Outbox.id.desc() if newest_first else Outbox.id
+    query = select(Outbox).order_by(order).limit(limit)
     if status:
         query = query.where(Outbox.status == status)
-    return [OutboxListing(r.id, r.kind, r.to_addr, r.subject, r.status, r.last_error)
+    return [OutboxListing(r.id, r.kind, r.to_addr, r.subject, r.status, r.last_error,
+                          r.attempts, r.created_at, r.sent_at, r.next_attempt_at)
             for r in session.scalars(query)]

@@ -26,12 +26,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from baocao.app.doctor import run_checks
 from baocao.app.runner import Service
 from baocao.config.context import App
 from baocao.intake import poll as pipeline
 from baocao.intake import prepare
 from baocao.intake.poll import PollerBusy, poll_once
+from baocao.ops.doctor import run_checks
 from baocao.outbound.outbox import send_pending
 from baocao.registry.rounds import RoundSpec, add_round
 from baocao.rules.deadlines import DeadlineRule

@@ -10,7 +10,8 @@ loads click and nothing else of weight. bench/startup.py measures it.
 
 One module per command group: root.py (the group, failures, `main`), setup.py (init, doctor),
 db.py, units.py, rounds.py, forms.py, mail.py (poll, run, outbox, remind, summary), review.py
-(quarantine, messages), status.py; shared.py holds what several of them use.
+(quarantine, messages), status.py, web.py (users, web: the staff board); shared.py holds what
+several of them use.
 """
 
 from __future__ import annotations

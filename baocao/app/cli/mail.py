@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from baocao.app.cli.root import Context, UsageError
-from baocao.app.cli.shared import console, err_console, say, send_and_report
+from baocao.app.cli.shared import actor_option, console, err_console, say, send_and_report
 
 
 @click.command()
@@ -88,6 +88,23 @@ def outbox_list(obj: Context, status: str | None) -> None:
         table.add_row(str(row.id), row.kind, row.to_addr, row.subject, row.status_label,
                       row.last_error or "")
     console().print(table)
+
+
+@outbox.command("retry")
+@click.argument("outbox_id", type=int)
+@click.option("--no-send", is_flag=True, help="Chỉ đưa về hàng chờ, không gửi ngay.")
+@actor_option
+@click.pass_obj
+def outbox_retry(obj: Context, outbox_id: int, no_send: bool, actor: str | None) -> None:
+    """Gửi lại một thư đang ở trạng thái lỗi (ghi vào nhật ký)."""
+    from baocao.outbound.outbox import retry
+
+    app = obj.app(migrate=True)
+    with app.sessions() as session, session.begin():
+        retry(session, outbox_id, now=app.clock(), actor=actor)
+    say(f"Đã đưa thư số {outbox_id} trở lại hàng chờ gửi.")
+    if not no_send:
+        send_and_report(app)
 
 
 @click.command()

@@ -73,18 +73,13 @@ def quarantine_show(obj: Context, message_id: int) -> None:
 def quarantine_assign(obj: Context, message_id: int, unit_code: str, round_code: str | None,
                       remember_address: bool, no_send: bool, actor: str | None) -> None:
     """Ghi nhận thư là bài nộp của đơn vị, theo thời điểm máy chủ nhận thư ban đầu."""
-    from baocao.intake.review import assign
+    from baocao.intake.review import assign, assign_lines
 
     app = obj.app(migrate=True)
     result = assign(app, message_id, unit_code, round_code=round_code,
                     remember_address=remember_address, actor=actor)
-    for code, on_time in zip(result.rounds, result.on_time, strict=True):
-        state = "đúng hạn" if on_time else "trễ hạn"
-        say(f"Đã ghi nhận thư số {message_id} cho {result.unit}, đợt {code}: {state}.")
-    if result.restored:
-        say("Đã khôi phục bài nộp đã rút khi mở lại thư (không gửi lại thư xác nhận).")
-    if result.address_added:
-        say(f"Đã thêm địa chỉ {result.address_added} cho {result.unit}.")
+    for line in assign_lines(message_id, result):
+        say(line)
     if result.mails_queued and not no_send:
         send_and_report(app)
 
@@ -109,14 +104,11 @@ def quarantine_reject(obj: Context, message_id: int, reason: str, actor: str | N
 @click.pass_obj
 def quarantine_reopen(obj: Context, message_id: int, reason: str, actor: str | None) -> None:
     """Đưa thư đã ghi nhận (hoặc đã xem xét) trở lại chờ xem xét để gán lại hoặc từ chối."""
-    from baocao.intake.review import reopen
+    from baocao.intake.review import reopen, reopen_lines
 
     result = reopen(obj.app(migrate=True), message_id, reason, actor=actor)
-    say(f"Đã mở lại thư số {message_id} (trước đó: {result.previous}) để xem xét.")
-    if result.withdrawn:
-        say("Bài nộp đã rút lại, không còn được tính:")
-        for line in result.withdrawn:
-            say(f"  - {line}")
+    for line in reopen_lines(message_id, result):
+        say(line)
     say(f"Gán lại: baocao quarantine assign {message_id} MÃ_ĐƠN_VỊ [--round MÃ_ĐỢT]; "
         f"từ chối: baocao quarantine reject {message_id} --reason \"...\"", soft_wrap=True)
 

@@ -46,6 +46,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quarantine": ("review", "Thư chờ xem xét: xem, gán cho đơn vị, hoặc từ chối."),
     "messages": ("review", "Từng thư đã nhận và kết quả xử lý (mới nhất trước); chi tiết: "
                            "baocao messages show SỐ."),
+    "users": ("web", "Người dùng bảng theo dõi trên trình duyệt: thêm, liệt kê, khóa, đổi mật "
+                     "khẩu."),
+    "web": ("web", "Chạy bảng theo dõi trên trình duyệt (mặc định http://127.0.0.1:8080)."),
 }
 
 HANDLER_NAME = "baocao-cli"
@@ -72,6 +75,8 @@ EXPECTED: tuple[tuple[str, str, str, int], ...] = (
     ("parsers.forms", "FormSpecError", "Lỗi:", 2),
     ("baocao.intake.review", "ReviewError", "Lỗi:", 2),
     ("baocao.intake.messages", "MessageQueryError", "Lỗi:", 2),
+    ("baocao.outbound.outbox", "RetryError", "Lỗi:", 2),
+    ("baocao.web.auth", "AuthError", "Lỗi:", 2),
     ("baocao.outbound.reminders", "ReminderError", "Lỗi:", 2),
     ("baocao.app.init", "OfficeFilesExist", "Lỗi:", 2),
     ("mailer.errors", "MailerError", "Thất bại:", 1),

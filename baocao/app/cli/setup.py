@@ -39,7 +39,7 @@ def doctor(obj: Context) -> None:
     """Kiểm tra cấu hình, cơ sở dữ liệu, kho lưu thư, máy chủ IMAP/SMTP, LibreOffice."""
     from rich.markup import escape
 
-    from baocao.app.doctor import exit_status, run_checks
+    from baocao.ops.doctor import exit_status, run_checks
 
     checks = run_checks(obj.config)
     for item in checks:

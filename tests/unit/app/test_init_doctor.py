@@ -7,9 +7,9 @@ from pathlib import Path
 
 import openpyxl
 
-from baocao.app.doctor import Check, exit_status, run_checks
 from baocao.app.init import CONFIG_KEYS, init_office
 from baocao.config.settings import load_settings
+from baocao.ops.doctor import Check, exit_status, run_checks
 from baocao.registry.units import UnitRow, read_unit_sheet
 from devtools.embedded_imap import PymapServer, free_port
 from devtools.embedded_smtp import CapturingSmtpServer

@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from baocao.app.doctor import Check, run_checks
 from baocao.config.settings import load_settings
+from baocao.ops.doctor import Check, run_checks
 from devtools.embedded_imap import LOOPBACK, PymapServer, free_port
 from mailer.compose import OutgoingMail, build_message
 from mailer.errors import PermanentMailError

@@ -28,8 +28,8 @@ import docx
 import pytest
 
 import parsers.others as others
-from baocao.app.doctor import _libreoffice_check
 from baocao.intake.sandbox import Limits, run_limited
+from baocao.ops.doctor import _libreoffice_check
 from parsers.extract import extract
 from parsers.others import (
     ISOLATION_NETNS,

@@ -1,4 +1,5 @@
-"""`baocao doctor`: check an installation end to end, one line per check, each with its fix.
+"""`baocao doctor` and the web board's system page: check an installation end to end, one line
+per check, each with its fix.
 
 Nothing here changes the office's data: the database is only read (never migrated), the IMAP
 mailbox is selected but no message is fetched or flagged, the SMTP session ends after NOOP
@@ -29,7 +30,7 @@ from mailer.smtp import SmtpSender
 from mailer.tls import certificate_hint
 from store.db import check, current_revision, head_revision, make_engine
 
-__all__ = ["Check", "exit_status", "run_checks"]
+__all__ = ["Check", "check_settings", "exit_status", "run_checks"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,13 @@ def run_checks(config_path: Path, env: Mapping[str, str] | None = None) -> list[
         settings = load_settings(config_path, env)
     except ConfigError as exc:
         return [Check("Cấu hình", False, f"{exc}\nCách sửa: sửa các khóa nêu trên rồi chạy lại.")]
-    checks = [Check("Cấu hình", True, f"Đọc được {settings.path}.")]
-    checks += _database_checks(settings)
+    return [Check("Cấu hình", True, f"Đọc được {settings.path}."), *check_settings(settings)]
+
+
+def check_settings(settings: Settings) -> list[Check]:
+    """Every check after the config's own, for settings already loaded (the web board runs
+    these with the settings it was started with)."""
+    checks = _database_checks(settings)
     checks.append(_archive_check(settings.archive_dir))
     checks += _imap_checks(settings)
     checks.append(_smtp_check(settings))

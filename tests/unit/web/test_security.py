@@ -1,0 +1,73 @@
+"""The gate every request passes: CSRF on every POST, security headers on every answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from baocao.web.auth import LOGIN_COOKIE, Role
+from baocao.web.security import CSP
+from tests.unit.web.conftest import PASSWORD, WebClient
+
+HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+}
+
+
+@pytest.mark.parametrize("token", [None, "", "sai-token-khong-dung"])
+def test_a_post_without_the_session_token_is_refused(
+    token: str | None, signed_in: Callable[..., WebClient],
+) -> None:
+    client = signed_in(Role.REVIEW)
+    data = {} if token is None else {"csrf_token": token}
+    for url in ("/dang-xuat", "/xu-ly/1/tu-choi", "/thu-di/1/gui-lai"):
+        response = client.post(url, data={**data, "reason": "x"}, follow_redirects=False)
+        assert response.status_code == 403, url
+        assert "Hãy tải lại trang rồi làm lại." in response.text
+    assert client.get("/xu-ly", follow_redirects=False).status_code == 200  # still signed in
+
+
+def test_the_token_of_another_session_is_refused(signed_in: Callable[..., WebClient]) -> None:
+    mine, theirs = signed_in(Role.REVIEW), signed_in(Role.REVIEW)
+    assert mine.csrf != theirs.csrf
+    response = mine.post("/dang-xuat", data={"csrf_token": theirs.csrf}, follow_redirects=False)
+    assert response.status_code == 403
+
+
+def test_the_login_form_needs_its_own_token(
+    make_user: Callable[..., object], web_client: Callable[..., WebClient],
+) -> None:
+    make_user("lan", Role.VIEW)
+    client = web_client()
+    client.get("/dang-nhap")
+    assert client.cookies.get(LOGIN_COOKIE)
+    forged = client.post("/dang-nhap", data={"name": "lan", "password": PASSWORD},
+                         follow_redirects=False)
+    assert forged.status_code == 403  # a cross-site form cannot log the browser in
+
+
+def test_security_headers_on_every_kind_of_answer(
+    web_client: Callable[..., WebClient], signed_in: Callable[..., WebClient],
+) -> None:
+    anonymous = web_client()
+    viewer = signed_in(Role.VIEW)
+    answers = {
+        "redirect": anonymous.get("/xu-ly", follow_redirects=False),
+        "login": anonymous.get("/dang-nhap"),
+        "page": viewer.get("/xu-ly"),
+        "forbidden": viewer.post_form("/xu-ly/1/tu-choi", {"reason": "x"}),
+        "csrf": viewer.post("/dang-xuat", follow_redirects=False),
+        "not found": viewer.get("/khong-co-trang-nay"),
+        "static": viewer.get("/static/site.css"),
+    }
+    for name, response in answers.items():
+        for header, value in HEADERS.items():
+            assert response.headers.get(header) == value, (name, header)
+        if name != "static":
+            assert response.headers.get("cache-control") == "no-store", name
+    assert answers["not found"].status_code == 404
+    assert "script" not in answers["page"].text.lower().replace("description", "")
