@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv test lint demo bench fuzz clean
+.PHONY: venv test lint demo demo-web bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ fuzz: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m devtools.demo
+
+# The staff board on what `make demo` left in demo-output/ (http://127.0.0.1:8080, user demo).
+demo-web: $(STAMP)
+	@test -f demo-output/baocao.toml || { echo "Chưa có dữ liệu chạy thử: chạy 'make demo' trước."; exit 2; }
+	BAOCAO_DEMO_PASSWORD=demo $(VENV)/bin/baocao --config demo-output/baocao.toml web --port 8080
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -36,6 +36,7 @@ from baocao.reports.summary_mail import summary_filenames
 from baocao.reports.workbook import build_workbook
 from baocao.rules.deadlines import DeadlineRule, format_date, format_datetime
 from baocao.rules.status import counts_sentence
+from baocao.web.auth import Role, create_user
 from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import (
@@ -70,6 +71,10 @@ PLAN_ISSUED = date(2026, 3, 6)
 REAL_DOC = Path(__file__).resolve().parent.parent / "tests" / "data" / "others" / "report.doc"
 OLE_STUB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4088
 HALF_YEAR_DUE = date(2026, 5, 29)  # "trước ngày 30/5": Friday 29/05/2026
+HELD_SENDER = "hontre.vanthu@gmail.com"
+# The staff board on the demo's data (`make demo-web`): this user, this password, 127.0.0.1 only.
+BOARD_USER, BOARD_PASSWORD = "demo", "demo-baocao"
+BOARD_PASSWORD_ENV = "BAOCAO_DEMO_PASSWORD"  # the demo config's (unused) IMAP/SMTP password
 
 
 def local(d: date, hour: int, minute: int = 0) -> datetime:
@@ -84,7 +89,7 @@ class Mail:
     when: datetime
     # report | report+form | broken | doc | unknown-sender (personal Gmail, letterhead names the
     # unit: recorded) | stranger (personal Gmail, a scan naming nobody: held, then assigned)
-    # | no-file
+    # | no-file | held (personal Gmail, a scan naming nobody: left for staff to settle on the board)
     kind: str = "report"
     style: str = "outlook"
 
@@ -106,6 +111,7 @@ def script() -> list[Mail]:
         mails.append(Mail(unit, HALF_YEAR, when, kind, ("gmail", "outlook")[i % 2]))
     mails.append(Mail(units[22], HALF_YEAR, local(HALF_YEAR_DUE - timedelta(days=2), 15),
                       "no-file"))
+    mails.append(Mail(units[21], HALF_YEAR, local(HALF_YEAR_DUE + timedelta(days=4), 10), "held"))
     return mails
 
 
@@ -113,7 +119,7 @@ def files_for(mail: Mail, title: str, seed: int) -> list[SampleFile]:
     report = sample_report(mail.unit.name, title, mail.when, seed, LOCALITY)
     if mail.kind == "no-file":
         return []
-    if mail.kind == "stranger":
+    if mail.kind in ("stranger", "held"):
         return [SampleFile("scan_0001.pdf", "application/pdf", scanned_pdf())]
     if mail.kind == "broken":
         return [SampleFile("Báo cáo 6 tháng.docx", DOCX_TYPE, report.data[: len(report.data) // 3])]
@@ -179,6 +185,8 @@ def deliver(imap: PymapServer, mails: list[Mail]) -> None:
             sender = "vanthu.canhan.1985@gmail.com"
         if mail.kind == "stranger":
             sender = "vanthu.tamthoi@gmail.com"
+        if mail.kind == "held":
+            sender = HELD_SENDER
         subject = f"V/v gửi {titles[mail.round_code].lower()} - {mail.unit.short_name}"
         raw = unit_email(
             sender=sender, sender_name=f"Văn thư {mail.unit.short_name}", to=INBOX,
@@ -286,6 +294,30 @@ def show_mail(smtp: CapturingSmtpServer, out: Path) -> None:
     console.print(table)
 
 
+def prepare_board(app: App, out: Path) -> None:
+    """A config for `baocao web` on the demo's database, and a user to sign in with.
+
+    The IMAP and SMTP keys are the config file's required ones; the board never connects to
+    them (the embedded servers are gone when the demo ends)."""
+    office = app.settings.office
+    toml = json.dumps  # a JSON string is a valid TOML basic string
+    (out / "baocao.toml").write_text(
+        "# Bảng theo dõi trên dữ liệu chạy thử: make demo-web (chỉ đọc cơ sở dữ liệu demo.db).\n"
+        f"[office]\nname = {toml(office.name, ensure_ascii=False)}\n"
+        f"place = {toml(office.place, ensure_ascii=False)}\n"
+        f"summary_to = {toml(list(office.summary_to))}\n"
+        f"signer_authority = {toml(office.signer_authority)}\n"
+        f"signer_name = {toml(office.signer_name, ensure_ascii=False)}\n\n"
+        '[database]\nurl = "sqlite:///demo.db"\narchive_dir = "archive"\n\n'
+        f'[imap]\nhost = "127.0.0.1"\nsecurity = "plain"\nusername = "demo"\n'
+        f'password_env = "{BOARD_PASSWORD_ENV}"\n\n'
+        f'[smtp]\nhost = "127.0.0.1"\nsecurity = "plain"\nfrom_address = "{INBOX}"\n',
+        encoding="utf-8",
+    )
+    with app.sessions() as session, session.begin():
+        create_user(session, BOARD_USER, Role.ADMIN, BOARD_PASSWORD, now=app.clock())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Chạy thử baocao với máy chủ nhúng.")
     parser.add_argument("--out", type=Path, default=Path("demo-output"))
@@ -318,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         show_mail(smtp, out)
         again = poll_once(app)
         console.print(f"Đọc lại hộp thư lần hai: {again.summary()}")
+        prepare_board(app, out)
     console.rule("Kết quả")
     console.print(f"Cơ sở dữ liệu: {out / 'demo.db'}")
     console.print(f"Kho lưu thư gốc (.eml): {out / 'archive'}")
@@ -326,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"Thư đã gửi đi (.eml): {out / 'outbox'}")
     for path in summary_files:
         console.print(f"Tổng hợp cho Nội vụ: {path}")
+    console.rule("Bảng theo dõi trên trình duyệt")
+    console.print("Chạy [bold]make demo-web[/bold] rồi mở http://127.0.0.1:8080 — đăng nhập "
+                  f"[bold]{BOARD_USER}[/bold], mật khẩu [bold]{BOARD_PASSWORD}[/bold]. Còn một thư "
+                  f"của {HELD_SENDER} chờ xử lý ở mục \"Thư chờ xử lý\".")
     return 0
 
 
