@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from typing import TypeVarTuple
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from baocao.config.settings import OfficeSettings
@@ -146,6 +147,15 @@ class _RoundFacts:
     basis: str = ""
 
 
+_Ts = TypeVarTuple("_Ts")
+
+
+def _rows(session: Session, statement: Select[*_Ts]) -> Sequence[Row[*_Ts]]:
+    """Column queries through Core, fetched at once: the same rows without the ORM's per-row
+    loading machinery (a third of a 3,321-unit board's load time)."""
+    return session.connection().execute(statement).all()
+
+
 def _load_facts(session: Session, code: str) -> _RoundFacts:
     round_ = session.scalar(
         select(Round).options(selectinload(Round.targets)).where(Round.code == code)
@@ -155,7 +165,7 @@ def _load_facts(session: Session, code: str) -> _RoundFacts:
     info = round_info(round_)
     units = [
         UnitInfo(id=uid, code=ucode, name=name, short_name=short, kind=kind, addresses=())
-        for uid, ucode, name, short, kind in session.execute(
+        for uid, ucode, name, short, kind in _rows(session,
             select(Unit.id, Unit.code, Unit.name, Unit.short_name, Unit.kind).order_by(Unit.id)
         )
     ]
@@ -164,7 +174,7 @@ def _load_facts(session: Session, code: str) -> _RoundFacts:
     in_round = (Submission.round_id == info.id) & counting()
     submissions = [
         (sid, uid, version, received_at, on_time, days_late)
-        for sid, uid, version, received_at, on_time, days_late in session.execute(
+        for sid, uid, version, received_at, on_time, days_late in _rows(session,
             select(
                 Submission.id, Submission.unit_id, Submission.version, Submission.received_at,
                 Submission.on_time, Submission.days_late,
@@ -173,7 +183,7 @@ def _load_facts(session: Session, code: str) -> _RoundFacts:
     ]
     attachments = [
         (sid, aid, filename, kind, number, symbol, doc_date, readable)
-        for sid, aid, filename, kind, number, symbol, doc_date, readable in session.execute(
+        for sid, aid, filename, kind, number, symbol, doc_date, readable in _rows(session,
             select(
                 Attachment.submission_id, Attachment.id, Attachment.filename, Attachment.kind,
                 Attachment.doc_number, Attachment.doc_symbol, Attachment.doc_date,
@@ -187,7 +197,7 @@ def _load_facts(session: Session, code: str) -> _RoundFacts:
     ]
     problems = [
         (sid, text, place, resolved, filename, code)
-        for sid, text, place, resolved, filename, code in session.execute(
+        for sid, text, place, resolved, filename, code in _rows(session,
             select(
                 Problem.submission_id, Problem.text, Problem.place, Problem.resolved,
                 Attachment.filename, Problem.code,
@@ -281,7 +291,7 @@ def load_summary_data(
         with_form: dict[str, int] = {}  # unit code -> latest version that has the form
         values = [
             (value_sub, indicator, figure)
-            for value_sub, indicator, figure, text in session.execute(
+            for value_sub, indicator, figure, text in _rows(session,
                 select(Submission.id, FormValue.indicator, FormValue.number, FormValue.text)
                 .join(Submission, Submission.id == FormValue.submission_id)
                 .where(
@@ -329,7 +339,7 @@ def load_summary_data(
             place="",
             text=f"Thư chờ xem xét, tiêu đề “{subject}”: {reason or 'không rõ lý do'}",
         )
-        for sender, subject, received_at, reason, unit_name in session.execute(
+        for sender, subject, received_at, reason, unit_name in _rows(session,
             select(
                 InboundMessage.sender, InboundMessage.subject, InboundMessage.received_at,
                 InboundMessage.reason, Unit.name,
