@@ -302,6 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {who} commands: {names}")
     print("  fill = poll_once ingesting the small messages added to reach that size "
           "(not part of the result)")
+    print()
+    vs_args = ["--quick"] if args.quick else [] if args.no_profile else ["--profile"]
+    importlib.import_module("bench.ingest_vs").main(vs_args)  # 11-12: vs naive, outbox growth
     importlib.import_module("bench.parse").main(args.quick)  # 3-4: parse time, peak memory
     print()
     importlib.import_module("bench.summary").main([])  # 5: summary + status, 3,321 units

@@ -10,6 +10,7 @@ mailer.automatic; this module puts one Envelope together and picks the parser th
 from __future__ import annotations
 
 import email
+import email.headerregistry
 import email.parser
 import email.policy
 import email.utils
@@ -17,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import Message
+from email.message import EmailMessage, Message
 from types import MappingProxyType
 
 from mailer.addresses import from_ambiguity, read_address
@@ -124,6 +125,32 @@ MAX_MODERN_CONTENT_TYPE_BYTES = 32 * 1024
 _CONTENT_TYPE_FIELD = re.compile(rb"^content-type:[^\n]*(?:\n[ \t][^\n]*)*", re.I | re.M)
 
 
+class _ParsedOnce(email.headerregistry.HeaderRegistry):
+    """policy.default's header objects, each made once per message instead of at every look.
+
+    The parser and the walk ask each part for its Content-Type about ten times, and
+    policy.default parses the field afresh every time: ~40 % of parsing a report with two
+    attachments. A header object is an immutable str and the same field always yields an equal
+    one (or the same exception, which is not kept), so every result stays exactly
+    policy.default's.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[tuple[str, str], email.headerregistry.BaseHeader] = {}
+
+    def __call__(self, name: str, value: str) -> email.headerregistry.BaseHeader:
+        made = self._made.get((name, value))
+        if made is None:
+            made = self._made[(name, value)] = super().__call__(name, value)
+        return made
+
+
+def _modern_policy() -> email.policy.EmailPolicy[EmailMessage]:
+    """policy.default with a header cache of its own (one per message: nothing is kept)."""
+    return email.policy.default.clone(header_factory=_ParsedOnce())
+
+
 def _content_type_bytes(raw: bytes) -> int:
     total = 0
     for m in _CONTENT_TYPE_FIELD.finditer(raw):
@@ -222,7 +249,7 @@ def parse_envelope(
     args = (received_at, own_domain, loop_header, max_attachments)
     try:
         if _content_type_bytes(raw) <= MAX_MODERN_CONTENT_TYPE_BYTES:
-            modern: Message = email.message_from_bytes(raw, policy=email.policy.default)
+            modern: Message = email.message_from_bytes(raw, policy=_modern_policy())
             return _envelope(modern, *args, [])
     except Exception:  # the stdlib's header objects raise on hostile input
         pass

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from parsers.admin import AdminMeta, parse_doc_number, read_admin_metadata
 from parsers.extract import extract
+from parsers.forms import FormResult, FormSpec, read_forms
 from parsers.others import (
     CONVERT_TO,
     convert_with_soffice,
@@ -18,9 +19,10 @@ from parsers.others import (
 from parsers.safety import Limits
 from parsers.types import ParsedFile
 
-__all__ = ["Reading", "read_attachment", "read_converted"]
+__all__ = ["FileRead", "Reading", "read_attachment", "read_converted", "read_with_forms"]
 
 WORD_KINDS = frozenset({"docx", "docm"})
+FORM_KINDS = WORD_KINDS | {"xlsx", "xlsm"}  # what can hold a data form as it comes
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,27 @@ def read_attachment(filename: str, data: bytes, limits: Limits) -> Reading:
         )
         return Reading(parsed, _pdf_number(parsed.text), signers)
     return Reading(parsed)
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """One file read once: its Reading, and for a Word/Excel file each asked form's result
+    (in the order of the specs asked), so the form needs no second reading of the file."""
+
+    reading: Reading
+    forms: tuple[FormResult, ...] = ()
+
+
+def read_with_forms(
+    filename: str, data: bytes, limits: Limits, specs: Sequence[FormSpec] = ()
+) -> FileRead:
+    """read_attachment, then every form of `specs` (the forms open rounds ask for: the round
+    is only known once the text is read) from a readable .docx/.xlsx, in the same call."""
+    reading = read_attachment(filename, data, limits)
+    parsed = reading.parsed
+    if not specs or not parsed.readable or parsed.kind not in FORM_KINDS:
+        return FileRead(reading)
+    return FileRead(reading, tuple(read_forms(specs, filename, data, limits)))
 
 
 def read_converted(

@@ -51,6 +51,7 @@ __all__ = [
     "Notice",
     "Outbox",
     "Problem",
+    "RegistryVersion",
     "Round",
     "RoundTarget",
     "StaffAction",
@@ -439,7 +440,8 @@ class Outbox(Base):
         _one_of("status", OUTBOX_STATUSES),
         Index(None, "status", "next_attempt_at"),
         Index(None, "to_stranger", "created_at"),
-        Index(None, "unit_id", "created_at"),  # the daily cap's count
+        # The daily cap: a seek per counted kind that reads at most `cap` entries.
+        Index(None, "unit_id", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -629,3 +631,18 @@ class LoginAttempt(Base):
     name: Mapped[str]
     address: Mapped[str]
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RegistryVersion(Base):
+    """One row whose `version` goes up with every write to units, their addresses and aliases,
+    rounds and their targets, so a long-running poller reuses its snapshot of them until one
+    changes (baocao.registry.snapshots.SnapshotCache).
+
+    Bumped by database triggers (migration 0011), not by the code that writes: a writer added
+    later, a bulk UPDATE or another process cannot forget it.
+    """
+
+    __tablename__ = "registry_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

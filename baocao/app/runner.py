@@ -36,6 +36,7 @@ from baocao.intake.poll import PollerBusy, poll_once
 from baocao.outbound.outbox import send_pending
 from baocao.outbound.reminders import queue_reminders
 from baocao.outbound.summaries import queue_summaries
+from baocao.registry.snapshots import SnapshotCache
 from baocao.rules.calendar import TZ
 from mailer.errors import MailerError
 from store.db import UNAVAILABLE
@@ -66,6 +67,9 @@ class Service:
     wake_sender: threading.Event = field(default_factory=threading.Event)
     sender_thread: threading.Thread | None = None
     fatal: str | None = None  # why the service stopped by itself (exit status 3)
+    # Units and rounds kept between polls (only the poller thread polls): new mail under IDLE
+    # does not reload 3,321 units unless the registry changed.
+    snapshots: SnapshotCache = field(default_factory=SnapshotCache)
 
     # --- jobs: one line each into service functions -------------------------------------------
 
@@ -79,7 +83,7 @@ class Service:
             # Mail that arrived while a batch was being read is read at once, not at the next
             # IDLE notice: poll again until a poll finds nothing new.
             while not self.stop.is_set():
-                report = poll_once(self.app)
+                report = poll_once(self.app, snapshots=self.snapshots)
                 if not report.fetched:
                     break
                 self.send()

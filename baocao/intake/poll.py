@@ -2,7 +2,9 @@
 
 The order is the guarantee "nothing lost, nothing twice":
 1. the raw message is archived (fsync'd) before anything else can fail;
-2. its files and forms are read in sandboxed children (prepare), with no transaction open;
+2. its files and forms are read in sandboxed workers (prepare, workers), with no transaction
+   open; the next few messages are archived and their files handed to the workers while
+   this one is recorded (`_Ahead`), so parsing and recording use both cores;
 3. the message row, its attachments, problems, submission, the acknowledgement in the outbox,
    the post-action it owes and the mailbox cursor are committed in ONE short transaction, so a
    crash leaves either all or nothing;
@@ -19,8 +21,9 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -30,11 +33,12 @@ from sqlalchemy.orm import Session
 from baocao.config.context import App
 from baocao.intake import post_actions
 from baocao.intake.heartbeat import LeaseKeeper, LeaseLost
-from baocao.intake.prepare import prepare, read_pieces
+from baocao.intake.prepare import Started, prepare, read_pieces, start
 from baocao.intake.record import record_decision
+from baocao.intake.workers import ParsePool
 from baocao.outbound.bounces import record_bounce
 from baocao.outbound.notices import queue_notice_digest
-from baocao.registry.snapshots import Snapshot, load_snapshot
+from baocao.registry.snapshots import Snapshot, SnapshotCache, load_snapshot
 from baocao.rules.dedup import content_key
 from baocao.rules.intake import PLAUSIBLE_YEARS, Outcome, ProblemNote, decide
 from mailer.inbox import FetchedMessage, Inbox
@@ -48,6 +52,9 @@ from store.workers import is_dead, task_id, worker_id
 log = logging.getLogger(__name__)
 
 LEASE_TTL = timedelta(minutes=10)
+# Messages read ahead of the one being recorded, and the most bytes they may hold in memory.
+READ_AHEAD = 4
+READ_AHEAD_BYTES = 32 * 1024 * 1024
 # Failures of the machinery rather than of a message: never recorded as a "failed" message.
 INFRASTRUCTURE: tuple[type[Exception], ...] = (ArchiveError, *UNAVAILABLE)
 
@@ -96,8 +103,14 @@ _RUNNING: set[str] = set()
 _RUNNING_LOCK = threading.Lock()
 
 
-def poll_once(app: App, progress: Progress | None = None) -> PollReport:
-    """Process every message not yet recorded; safe to run again at any time."""
+def poll_once(
+    app: App, progress: Progress | None = None, snapshots: SnapshotCache | None = None,
+) -> PollReport:
+    """Process every message not yet recorded; safe to run again at any time.
+
+    `snapshots`: a long-running caller's cache of units and rounds, reloaded only when the
+    registry changed; without it every poll loads them afresh.
+    """
     mailbox = app.settings.imap.mailbox
     holder = task_id()  # per poll: a second poll in this same process is refused too
     name = f"poll:{mailbox}"
@@ -107,7 +120,7 @@ def poll_once(app: App, progress: Progress | None = None) -> PollReport:
     try:
         with LeaseKeeper(app, name, holder, LEASE_TTL) as keeper, \
                 app.inbox_factory() as inbox:
-            report = _poll(app, inbox, mailbox, keeper, progress)
+            report = _poll(app, inbox, mailbox, keeper, progress, snapshots)
         # One mail to Nội vụ for this poll's notices (and any a crash left unsent).
         report.notices = queue_notice_digest(app)
         return report
@@ -148,6 +161,7 @@ def _take_lease(app: App, name: str, holder: str, mailbox: str) -> None:
 
 def _poll(
     app: App, inbox: Inbox, mailbox: str, keeper: LeaseKeeper, progress: Progress | None = None,
+    snapshots: SnapshotCache | None = None,
 ) -> PollReport:
     status = inbox.status()
     report = PollReport(mailbox=mailbox, uidvalidity=status.uidvalidity)
@@ -168,7 +182,7 @@ def _poll(
         post_actions.settle_old(app, mailbox, status.uidvalidity)
         return report
     with app.sessions() as session:  # one snapshot per poll, not per message
-        snapshot = load_snapshot(session)
+        snapshot = load_snapshot(session) if snapshots is None else snapshots.get(session)
     action = post_actions.owed(app)
     refused = False  # the server refused the post-action once: leave the rest owed, quietly
 
@@ -184,23 +198,93 @@ def _poll(
         """A large message goes to the archive piece by piece, then is read back once."""
         return app.archive.get(app.archive.put_stream(chunks, ".eml"))
 
-    for count, fetched in enumerate(inbox.fetch(uids, spool=spool), start=1):
-        keeper.check()
-        report.fetched += 1
-        if progress is not None:
-            progress(count, len(uids))
-        outcome = process_message(app, mailbox, status.uidvalidity, fetched, snapshot,
-                                  on_copy=copy_of(fetched.uid))
-        if outcome is None:
-            report.duplicates += 1
-            continue
-        report.outcomes[outcome.outcome] += 1
-        report.acknowledgements += outcome.acknowledged
-        if outcome.message_row is not None:
-            act([outcome.message_row], fetched.uid)
+    with ParsePool(memory_bytes=app.settings.intake.parse_memory_bytes) as pool, \
+            _Ahead(app, inbox.fetch(uids, spool=spool), snapshot, pool) as ahead:
+        for count, (fetched, early) in enumerate(ahead, start=1):
+            keeper.check()
+            report.fetched += 1
+            if progress is not None:
+                progress(count, len(uids))
+            outcome = process_message(app, mailbox, status.uidvalidity, fetched, snapshot,
+                                      on_copy=copy_of(fetched.uid), early=early)
+            if outcome is None:
+                report.duplicates += 1
+                continue
+            report.outcomes[outcome.outcome] += 1
+            report.acknowledgements += outcome.acknowledged
+            if outcome.message_row is not None:
+                act([outcome.message_row], fetched.uid)
     post_actions.settle_old(app, mailbox, status.uidvalidity)
     log.info(report.summary())
     return report
+
+
+@dataclass(frozen=True)
+class Early:
+    """A message read ahead: being archived, its envelope parsed, its files handed to the
+    workers. `archived` is the archive's put (its sha256), done by a thread of its own so the
+    fsyncs overlap the recording of the message before; awaited before anything is recorded."""
+
+    archived: Future[str]
+    envelope: Envelope
+    started: Started
+
+
+class _Ahead:
+    """The fetched messages in UID order, each with its Early once the ones before it are
+    recorded: up to READ_AHEAD messages (READ_AHEAD_BYTES) are archived and started ahead.
+
+    Reading ahead only saves time: a message whose early steps fail is yielded without its
+    Early, and process_message does (and fails at) them in its turn, as without reading ahead;
+    a failed archive put is raised there, in the message's turn, as it would have been.
+    """
+
+    def __init__(self, app: App, fetched: Iterator[FetchedMessage], snapshot: Snapshot,
+                 pool: ParsePool) -> None:
+        self.app, self.fetched, self.snapshot, self.pool = app, fetched, snapshot, pool
+        self.window: deque[tuple[FetchedMessage, Early | None]] = deque()
+        self.bytes = 0
+        self.archiver = ThreadPoolExecutor(1, thread_name_prefix="baocao-archive")
+
+    def __enter__(self) -> _Ahead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.archiver.shutdown(wait=True, cancel_futures=True)
+
+    def __iter__(self) -> Iterator[tuple[FetchedMessage, Early | None]]:
+        while True:
+            self._fill()
+            if not self.window:
+                return
+            fetched, early = self.window.popleft()
+            self.bytes -= len(fetched.raw)
+            yield fetched, early
+
+    def _fill(self) -> None:
+        while len(self.window) < READ_AHEAD and (
+            not self.window or self.bytes < READ_AHEAD_BYTES
+        ):
+            fetched = next(self.fetched, None)
+            if fetched is None:
+                return
+            self.window.append((fetched, self._early(fetched)))
+            self.bytes += len(fetched.raw)
+
+    def _early(self, fetched: FetchedMessage) -> Early | None:
+        app = self.app
+        archived = self.archiver.submit(app.archive.put, fetched.raw, ".eml")
+        try:
+            envelope = parse_envelope(
+                fetched.raw, fetched.internaldate, own_domain=app.settings.message_id_domain
+            )
+            started = start(app, fetched.raw, envelope, self.snapshot, self.pool)
+        except Exception:
+            log.debug("Đọc trước thư UID %s không được; đọc lại khi tới lượt", fetched.uid,
+                      exc_info=True)
+            archived.cancel()
+            return None
+        return Early(archived, envelope, started)
 
 
 @dataclass(frozen=True)
@@ -224,17 +308,22 @@ def process_message(
     fetched: FetchedMessage,
     snapshot: Snapshot | None = None,
     on_copy: OnCopy | None = None,
+    early: Early | None = None,
 ) -> Recorded | None:
     """Archive, decide and record one message; None when it was already recorded.
 
     `on_copy(rows)` is called for another copy of an already recorded mail (delivered twice,
     or met again after a UIDVALIDITY change) before the cursor moves past it, with the rows
-    whose post-action it settles: the poll does the post-action on this copy too.
+    whose post-action it settles: the poll does the post-action on this copy too. `early`:
+    the message already archived and its files started by the poll's read-ahead.
     """
-    sha256 = app.archive.put(fetched.raw, ".eml")  # before anything can fail
-    envelope = parse_envelope(
-        fetched.raw, fetched.internaldate, own_domain=app.settings.message_id_domain
-    )
+    if early is not None:  # archived before anything is recorded, or the error raised here
+        sha256, envelope = early.archived.result(), early.envelope
+    else:
+        sha256 = app.archive.put(fetched.raw, ".eml")  # before anything can fail
+        envelope = parse_envelope(
+            fetched.raw, fetched.internaldate, own_domain=app.settings.message_id_domain
+        )
     key = _dedup_key(envelope, sha256)
     content = content_key(envelope)
     notes: tuple[ProblemNote, ...] = ()
@@ -250,6 +339,8 @@ def process_message(
             ),)
             known = _already_recorded(session, mailbox, uidvalidity, fetched.uid, key)
     if known is not None:
+        if early is not None:
+            early.started.cancel()
         if not known.same_uid and on_copy is not None:
             # The original's action is settled by this copy only when its own UID is void.
             on_copy([known.row] if known.uidvalidity != uidvalidity else [])
@@ -258,7 +349,7 @@ def process_message(
         return None
     try:
         return _record(app, mailbox, uidvalidity, fetched, envelope, sha256, key, content,
-                       snapshot, notes)
+                       snapshot, notes, early.started if early is not None else None)
     except INFRASTRUCTURE:
         # The disk or the database failed, not this message: record nothing, keep the cursor,
         # so the next poll reads the same message again.
@@ -286,13 +377,13 @@ def process_message(
 def _record(
     app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
     sha256: str, key: str, content: str, snapshot: Snapshot | None,
-    notes: tuple[ProblemNote, ...] = (),
+    notes: tuple[ProblemNote, ...] = (), started: Started | None = None,
 ) -> Recorded:
     if snapshot is None:
         with app.sessions() as session:
             snapshot = load_snapshot(session)
     # Everything slow happens here, with no transaction open: files, forms, trust checks.
-    prepared = prepare(app, fetched.raw, envelope, snapshot, notes)
+    prepared = prepare(app, fetched.raw, envelope, snapshot, notes, started)
     decision = decide(prepared.intake)
     pieces = read_pieces(app, decision, prepared)
     with app.sessions() as session, session.begin():

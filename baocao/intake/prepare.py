@@ -1,8 +1,10 @@
 """Everything read from a message before anything is recorded: files, forms, trust verdicts.
 
-All of it runs outside any database transaction (README: "giao dịch ngắn"): each file is parsed in
-a sandboxed child with a deadline and a memory cap (baocao/intake/sandbox.py), and the record that
-follows only writes what was read here.
+All of it runs outside any database transaction (README: "giao dịch ngắn"): each file is parsed
+once, in a sandboxed process with a deadline and a memory cap (a poll's worker, workers.py, or a
+child of its own, sandbox.py), for its text and every data form an open round asks for, and the
+record that follows only writes what was read here. `start` hands a message's files to the
+sandbox (the poll does it for the next messages while it records one), `prepare` collects them.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from baocao.config.context import App
 from baocao.intake.sandbox import Limits as SandboxLimits
 from baocao.intake.sandbox import Outcome as SandboxOutcome
 from baocao.intake.sandbox import run_limited
+from baocao.intake.workers import ParsePool
 from baocao.registry.forms import load_form_spec
 from baocao.registry.snapshots import Snapshot
 from baocao.rules.intake import (
@@ -39,9 +43,9 @@ from mailer.forward import Forward, document_links, is_document_link, unwrap_for
 from mailer.message import Envelope
 from mailer.parts import AttachmentPart
 from parsers.detect import detect_kind
-from parsers.forms import FormResult, FormSpecError, read_form
+from parsers.forms import FormResult, FormSpec, FormSpecError, read_form
 from parsers.others import CONVERT_TO
-from parsers.reading import Reading, read_attachment, read_converted
+from parsers.reading import FileRead, Reading, read_converted, read_with_forms
 from parsers.safety import Limits
 from parsers.types import FileProblem, ParsedFile, make_problem
 
@@ -66,6 +70,14 @@ class Budget:
         self.seconds = seconds
         self._clock = clock
         self._deadline = clock() + seconds
+        self._begun = False
+
+    def begin(self) -> None:
+        """Count from now, once: a message read ahead (poll) is charged from when its first
+        file starts being read, not while it waits behind the message before it."""
+        if not self._begun:
+            self._begun = True
+            self._deadline = self._clock() + self.seconds
 
     def allow(self, limit: float) -> float | None:
         """Seconds a step may take now (at most `limit`), or None when the budget is spent."""
@@ -76,36 +88,124 @@ class Budget:
         return make_problem("budget", filename, f"{self.seconds:g} giây")
 
 
-def _file_reports(
-    app: App, parts: Sequence[AttachmentPart], too_big: bool, budget: Budget, forms: bool
-) -> list[FileReport]:
-    """Each file read in its own sandboxed child, then every legacy office file of the message
+Forms = dict[int, dict[str, FormResult]]  # file index -> form spec name -> what it holds
+
+
+@dataclass
+class Started:
+    """A message's files handed to the sandbox, each read once for its text and every form an
+    open round asks for (`specs`); the poll starts the next messages while it records one."""
+
+    parts: Sequence[AttachmentPart]
+    forward: Forward | None
+    too_big: bool
+    budget: Budget
+    specs: tuple[str, ...]
+    jobs: list[Future[SandboxOutcome] | None] = field(default_factory=list)
+
+    def cancel(self) -> None:
+        """A message met as a duplicate: the reads not yet begun are dropped."""
+        for job in self.jobs:
+            if job is not None:
+                job.cancel()
+
+
+def _form_specs(snapshot: Snapshot) -> tuple[tuple[str, ...], tuple[FormSpec, ...]]:
+    """The forms of the snapshot's rounds (names, specs), those that load; the others are
+    reported by read_forms."""
+    names: list[str] = []
+    specs: list[FormSpec] = []
+    for name in sorted({r.form_spec for r in snapshot.rounds if r.form_spec}):
+        try:
+            specs.append(load_form_spec(name))
+        except FormSpecError:
+            continue
+        names.append(name)
+    return tuple(names), tuple(specs)
+
+
+def start(
+    app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot, pool: ParsePool | None = None
+) -> Started:
+    """Unwrap a forward and hand each file to the sandbox: to `pool`'s workers, which read while
+    the caller goes on, or (no pool) each in a sandboxed child of its own, right here."""
+    intake = app.settings.intake
+    too_big = len(raw) > intake.max_message_bytes
+    forward = unwrap_forward(envelope) if not too_big else None
+    parts = forward.files if forward else envelope.attachments
+    budget = Budget(intake.message_budget)
+    names, specs = _form_specs(snapshot)
+    started = Started(parts, forward, too_big, budget, names)
+    limits = Limits(max_file_bytes=intake.max_attachment_bytes)
+    for part in parts:
+        args = (part.filename, part.data, limits, specs)
+        if too_big:
+            started.jobs.append(None)
+        elif pool is not None:
+            started.jobs.append(pool.submit(read_with_forms, *args,
+                                            seconds=_allowance(budget, intake.parse_timeout)))
+        else:
+            done: Future[SandboxOutcome] = Future()
+            seconds = budget.allow(intake.parse_timeout)
+            done.set_result(SandboxOutcome("budget") if seconds is None else run_limited(
+                read_with_forms, *args, limits=sandbox_limits(app, seconds)))
+            started.jobs.append(done)
+    return started
+
+
+def _allowance(budget: Budget, limit: float) -> Callable[[], float | None]:
+    def seconds() -> float | None:
+        budget.begin()
+        return budget.allow(limit)
+    return seconds
+
+
+def wait(job: Future[SandboxOutcome]) -> SandboxOutcome:
+    """A file's answer from the sandbox: every wait for a parser is here, and never happens
+    with a write transaction open (tests/scenarios/test_exactly_once.py watches it)."""
+    return job.result()
+
+
+def _file_reports(app: App, started: Started, forms: bool) -> tuple[list[FileReport], Forms]:
+    """Each file's reading from the sandbox, then every legacy office file of the message
     converted and read in ONE sandboxed LibreOffice step; `forms`: some round asks for a data
     form, so an old .xls is converted too (for its form; see `_needs_conversion`)."""
+    parts, too_big, budget = started.parts, started.too_big, started.budget
     limits = Limits(max_file_bytes=app.settings.intake.max_attachment_bytes)
     readings: list[Reading] = []
+    known: Forms = {}
     hashes = []
-    for part in parts:
+    for index, (part, job) in enumerate(zip(parts, started.jobs, strict=True)):
         hashes.append(app.archive.put(part.data, ".bin", durable=False))  # the .eml is durable
-        kind, _ = detect_kind(part.filename, part.data[:4096])
-        seconds = budget.allow(app.settings.intake.parse_timeout)
-        if too_big:
+        if job is None:  # too_big
+            kind, _ = detect_kind(part.filename, part.data[:4096])
             readings.append(Reading(ParsedFile(
                 kind=kind, readable=False, text="", problems=(),
                 notes=("lưu nguyên bản, chưa đọc nội dung do thư quá lớn",))))
-        elif seconds is None:
+            continue
+        outcome = wait(job)
+        if outcome.status == "ok":
+            read: FileRead = outcome.value
+            readings.append(read.reading)
+            if read.forms:
+                known[index] = dict(zip(started.specs, read.forms, strict=True))
+        elif outcome.status == "budget":
+            kind, _ = detect_kind(part.filename, part.data[:4096])
             readings.append(Reading(ParsedFile(kind, False, "", (budget.problem(part.filename),))))
         else:
-            readings.append(_read_sandboxed(app, part.filename, part.data, limits, seconds))
+            kind, _ = detect_kind(part.filename, part.data)
+            problem = _sandbox_problem(outcome, part.filename, app)
+            readings.append(Reading(ParsedFile(kind, False, "", (problem,))))
     legacy = [i for i, r in enumerate(readings) if not too_big and _needs_conversion(r, forms)]
     converted: dict[int, Reading] = {}
     if legacy and app.soffice is not None:
         items = [(parts[i], readings[i].parsed.kind) for i in legacy]
         converted = dict(zip(legacy, _convert_sandboxed(app, items, limits, budget), strict=True))
-    return [
+    reports = [
         _report(part, sha, reading, converted.get(index))
         for index, (part, sha, reading) in enumerate(zip(parts, hashes, readings, strict=True))
     ]
+    return reports, {i: f for i, f in known.items() if i not in converted}
 
 
 def _needs_conversion(reading: Reading, forms: bool) -> bool:
@@ -191,24 +291,13 @@ def _sandbox_problem(outcome: SandboxOutcome, filename: str, app: App) -> FilePr
     return make_problem("corrupt", filename)
 
 
-def _read_sandboxed(
-    app: App, filename: str, data: bytes, limits: Limits, seconds: float
-) -> Reading:
-    """parsers.reading in a child process with a deadline and a memory cap."""
-    outcome = run_limited(read_attachment, filename, data, limits,
-                          limits=sandbox_limits(app, seconds))
-    if outcome.status == "ok":
-        reading: Reading = outcome.value
-        return reading
-    kind, _ = detect_kind(filename, data)
-    return Reading(ParsedFile(kind, False, "", (_sandbox_problem(outcome, filename, app),)))
-
-
 def read_forms(
-    app: App, decision: Decision, files: Sequence[FileReport], budget: Budget
+    app: App, decision: Decision, files: Sequence[FileReport], budget: Budget,
+    known: Mapping[int, Mapping[str, FormResult]] | None = None,
 ) -> tuple[Decision, list[FormReading]]:
     """Once the round is known, read its data form from every Word/Excel file of that round,
-    native or converted from a legacy format (`FileReport.readable`).
+    native or converted from a legacy format (`FileReport.readable`). `known`: the forms the
+    file's own reading found (read_with_forms), used as they are, so a file is parsed once.
 
     Sandboxed like every parser, and always before the record's transaction opens."""
     if not decision.is_submission or decision.round is None or not decision.round.form_spec:
@@ -225,8 +314,12 @@ def read_forms(
     for index, f in enumerate(files):
         if not decision.holds(index):
             continue
+        found = (known or {}).get(index, {}).get(decision.round.form_spec)
         if f.readable_problem is not None:  # an .xls LibreOffice could not convert
             readings.append(FormReading(index, FormResult(True, {}, (f.readable_problem,))))
+        elif found is not None:
+            if found.found:
+                readings.append(FormReading(index, found))
         elif f.readable is not None and f.readable_kind in WORD_KINDS | EXCEL_KINDS:
             seconds = budget.allow(app.settings.intake.parse_timeout)
             if seconds is None:
@@ -255,19 +348,19 @@ class Prepared:
     intake: IntakeInput
     forward: Forward | None
     budget: Budget
+    forms: Forms = field(default_factory=dict)  # read with the files (read_forms' `known`)
 
 
 def prepare(
     app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot,
-    notes: Sequence[ProblemNote] = (),
+    notes: Sequence[ProblemNote] = (), started: Started | None = None,
 ) -> Prepared:
-    """Unwrap a forward, parse its files (sandboxed) and gather what intake decides on."""
-    too_big = len(raw) > app.settings.intake.max_message_bytes
-    forward = unwrap_forward(envelope) if not too_big else None
-    budget = Budget(app.settings.intake.message_budget)
-    forms = any(r.form_spec for r in snapshot.rounds)
-    files = _file_reports(app, forward.files if forward else envelope.attachments, too_big,
-                          budget, forms)
+    """Unwrap a forward, parse its files (sandboxed) and gather what intake decides on;
+    `started`: its files already handed to the sandbox (`start`)."""
+    if started is None:
+        started = start(app, raw, envelope, snapshot)
+    too_big, forward = started.too_big, started.forward
+    files, forms = _file_reports(app, started, any(r.form_spec for r in snapshot.rounds))
     extra = [*notes, *(ProblemNote("mime-defect", d) for d in envelope.defects)]
     if too_big:
         mb = app.settings.intake.max_message_bytes // (1024 * 1024)
@@ -289,7 +382,7 @@ def prepare(
         own_domain=app.settings.message_id_domain,
         date_skew=timedelta(hours=trust.date_skew_hours),
     )
-    return Prepared(envelope, files, intake, forward, budget)
+    return Prepared(envelope, files, intake, forward, started.budget, forms)
 
 
 def forgery(app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot) -> str | None:
@@ -310,5 +403,5 @@ def forgery(app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot) -> str
 def read_pieces(app: App, decision: Decision, prepared: Prepared) -> list[Piece]:
     """One piece per round the mail answers (a bundle has several), each with its forms read
     within what is left of the message's budget."""
-    return [read_forms(app, piece, prepared.files, prepared.budget)
+    return [read_forms(app, piece, prepared.files, prepared.budget, prepared.forms)
             for piece in split(decision)]

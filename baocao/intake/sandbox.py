@@ -12,6 +12,10 @@ server was measured at ~300 ms a file because each child re-imports the main mod
 costs a few milliseconds.) The child starts its own session, so a program it runs (LibreOffice
 for old .doc files) is killed with it at the deadline instead of running on unwatched; such a
 program inherits the address-space cap too.
+
+A poll reads its files in pre-started workers confined the same way (baocao/intake/workers.py:
+one fork per worker, not per file); this one-off child serves LibreOffice conversions and any
+reading done outside a poll.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from typing import Any, Literal
 
 log = logging.getLogger(__name__)
 
-Status = Literal["ok", "timeout", "memory", "crashed", "error"]
+# "budget": a pooled read not started, its message's time budget being spent (workers.py)
+Status = Literal["ok", "timeout", "memory", "crashed", "error", "budget"]
 
 
 @dataclass(frozen=True)
@@ -60,28 +65,38 @@ def _address_space() -> int:
         return 0
 
 
+def _answer(func: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
+    """`func(*args)` as the pickled (status, value, detail) the parent reads back."""
+    try:
+        payload: tuple[str, Any, str] = ("ok", func(*args), "")
+    except MemoryError:
+        payload = ("memory", None, "")
+    except BaseException as exc:  # reported to the parent, which records a problem
+        payload = ("error", None, f"{type(exc).__name__}: {exc}"[:500])
+    try:
+        return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # a result that cannot cross the pipe is the function's error
+        return pickle.dumps(("error", None, f"kết quả không gửi được: {exc}"[:500]))
+
+
+def confine(budget: int, scratch: str | None) -> None:
+    """In a fresh child: its own session, its temporary folder, an address-space cap of
+    `budget` bytes above what it has now."""
+    # Its own session (and process group): whatever it starts can be found and killed with
+    # it. Before anything else, so no descendant predates it.
+    os.setsid()
+    if scratch is not None:  # for it and its programs; the parent removes it afterwards
+        os.environ["TMPDIR"] = tempfile.tempdir = scratch
+    limit = _address_space() + budget
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def _run_child(write_fd: int, func: Callable[..., Any], args: tuple[Any, ...],
                budget: int, scratch: str | None) -> None:
     try:
-        # Its own session (and process group): whatever it starts can be found and killed with
-        # it. Before anything else, so no descendant predates it.
-        os.setsid()
-        if scratch is not None:  # for it and its programs; the parent removes it afterwards
-            os.environ["TMPDIR"] = tempfile.tempdir = scratch
         gc.disable()  # a collection would touch (and so copy) every page shared with the parent
-        limit = _address_space() + budget
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        try:
-            payload: tuple[str, Any, str] = ("ok", func(*args), "")
-        except MemoryError:
-            payload = ("memory", None, "")
-        except BaseException as exc:  # reported to the parent, which records a problem
-            payload = ("error", None, f"{type(exc).__name__}: {exc}"[:500])
-        try:
-            data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # a result that cannot cross the pipe is the function's error
-            data = pickle.dumps(("error", None, f"kết quả không gửi được: {exc}"[:500]))
-        view = memoryview(data)
+        confine(budget, scratch)
+        view = memoryview(_answer(func, args))
         while view:
             view = view[os.write(write_fd, view):]
     finally:
@@ -110,7 +125,7 @@ def _session_members(sid: int) -> list[int]:
     return members
 
 
-def _kill_all(pid: int) -> None:
+def kill_all(pid: int) -> None:
     """SIGKILL the child and everything it started, while the child is not yet reaped.
 
     The child's pid names its session and process group; it cannot be reused before the
@@ -190,7 +205,7 @@ def run_limited(func: Callable[..., Any], *args: Any, limits: Limits = Limits())
             # terminal's signal does not reach it, and it must not outlive us.
             os.close(read_fd)
             if outcome is None or outcome.status in ("timeout", "crashed"):
-                _kill_all(pid)
+                kill_all(pid)
             else:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(pid, signal.SIGKILL)  # leftovers; the child itself is exiting

@@ -14,6 +14,7 @@ from parsers.forms.reading import (
     FormResult,
     FormValue,
     read_form,
+    read_forms,
 )
 from parsers.forms.spec import (
     Comparison,
@@ -38,4 +39,5 @@ __all__ = [
     "Rule",
     "load_spec",
     "read_form",
+    "read_forms",
 ]

@@ -5,6 +5,7 @@ placed at the sender's own cell ("Biểu 01!D12", "Bảng 2, dòng 5") so a cler
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ __all__ = [
     "FormResult",
     "FormValue",
     "read_form",
+    "read_forms",
 ]
 
 log = logging.getLogger(__name__)
@@ -137,6 +139,17 @@ def read_form(
     Other kinds give found=False and no problem; an unsafe or broken file gives found=False
     with its problem. Problems come in indicator order, then the rules in spec order.
     """
+    return read_forms((spec,), filename, data, limits)[0]
+
+
+def read_forms(
+    specs: Sequence[FormSpec],
+    filename: str,
+    data: bytes,
+    limits: Limits = Limits(),  # noqa: B008
+) -> list[FormResult]:
+    """read_form for each of `specs`, from ONE reading of the file's tables: the intake reads
+    a file once for every form an open round asks for, before it knows the file's round."""
     tables: list[Table] = []
     file_problems: list[FileProblem] = []
     try:
@@ -146,11 +159,17 @@ def read_form(
             else:
                 tables = item
     except UnsafeFileError as exc:
-        return FormResult(False, {}, (exc.problem,))
+        return [FormResult(False, {}, (exc.problem,)) for _ in specs]
     except Exception:  # one bad file must not stop a message; extract reports the details
-        log.warning("could not read %r as form %s", filename, spec.code, exc_info=True)
-        return FormResult(False, {}, (make_problem("corrupt", filename),))
-    hits, unit = scan(spec, repair_labels(tables))
+        log.warning("could not read %r as form %s", filename,
+                    ", ".join(spec.code for spec in specs), exc_info=True)
+        return [FormResult(False, {}, (make_problem("corrupt", filename),)) for _ in specs]
+    tables = repair_labels(tables)
+    return [_result(spec, tables, file_problems) for spec in specs]
+
+
+def _result(spec: FormSpec, tables: list[Table], file_problems: list[FileProblem]) -> FormResult:
+    hits, unit = scan(spec, tables)
     if len(hits) < spec.min_found:
         return FormResult(False, {}, tuple(file_problems), unit, len(hits))
     values = {

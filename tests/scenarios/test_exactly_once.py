@@ -42,7 +42,7 @@ from devtools.seed import DISTRICT_UNITS
 from devtools.testbed import INBOX_ADDRESS, make_app, seed_units
 from mailer.errors import MailerError
 from mailer.inbox import Inbox
-from store.models import InboundMessage, Outbox, Submission
+from store.models import FormValue, InboundMessage, Outbox, Submission
 from tests.scenarios.crash_harness import PASSWORD_ENV, seen_message_ids, write_config
 from tests.scenarios.tcp_proxy import TcpProxy
 from tests.support import wait_until
@@ -318,13 +318,18 @@ def sandbox_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, b
     event.listen(Engine, "before_cursor_execute", before)
     event.listen(Engine, "commit", ended)
     event.listen(Engine, "rollback", ended)
-    real = prepare.run_limited
+    real, real_wait = prepare.run_limited, prepare.wait
 
     def watched(*args: Any, **kwargs: Any) -> Any:
         calls.append((getattr(args[0], "__name__", "?"), bool(writing)))
         return real(*args, **kwargs)
 
+    def waited(job: Any) -> Any:  # a file read by the poll's workers, and its forms
+        calls.append(("wait", bool(writing)))
+        return real_wait(job)
+
     monkeypatch.setattr(prepare, "run_limited", watched)
+    monkeypatch.setattr(prepare, "wait", waited)
     yield calls
     event.remove(Engine, "before_cursor_execute", before)
     event.remove(Engine, "commit", ended)
@@ -340,7 +345,10 @@ def test_files_and_forms_are_read_with_no_write_transaction_open(
         pymap_server.deliver(report_mail(n, form=True), WHEN)
     assert poll_once(app).fetched == 3
     names = Counter(name for name, _ in sandbox_calls)
-    assert names["read_form"] >= 3 and names["read_attachment"] == 6
+    # Each file read once, its forms with its text: no second reading for the form.
+    assert names == {"wait": 6}
+    with app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(FormValue)) > 0
     assert [c for c in sandbox_calls if c[1]] == []
 
 
