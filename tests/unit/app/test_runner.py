@@ -46,7 +46,10 @@ def test_the_service_answers_new_mail_within_seconds_and_stops_cleanly(
             subject="Báo cáo 6 tháng", body="Kính gửi",
             files=[sample_report(unit.name, "Báo cáo 6 tháng", now, 1)], date=now), now)
         # The interval poll is every 300 s: an answer within the wait can only come from IDLE.
-        mails = smtp_server.wait_for(1, timeout=30)
+        try:
+            mails = smtp_server.wait_for(1, timeout=30)
+        except TimeoutError as exc:  # what the service did meanwhile, to tell where time went
+            raise AssertionError(f"{exc}\n--- service log ---\n{log_path.read_text()}") from exc
         assert len(mails) == 1 and unit.email in mails[0].rcpt_tos
     finally:
         proc.send_signal(signal.SIGTERM)
