@@ -34,7 +34,7 @@ from baocao.config.context import App
 from baocao.intake import post_actions
 from baocao.intake.heartbeat import LeaseKeeper, LeaseLost
 from baocao.intake.prepare import Started, prepare, read_pieces, start
-from baocao.intake.record import record_decision
+from baocao.intake.record import record_decision, set_outcome
 from baocao.intake.workers import ParsePool
 from baocao.outbound.bounces import record_bounce
 from baocao.outbound.notices import queue_notice_digest
@@ -390,6 +390,7 @@ def _record(
         message = _message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
                                Outcome.FAILED, None, None)
         message.content_key = content
+        set_outcome(message, prepared, decision, pieces)  # one INSERT, no UPDATE after it
         session.add(message)
         session.flush()
         acknowledged = record_decision(session, app, message, prepared, decision, pieces)

@@ -10,8 +10,9 @@ import contextlib
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from baocao.config.context import App
@@ -52,6 +53,28 @@ def record_decision(
     Only writes: `pieces` (prepare.read_pieces) were read before the transaction opened.
     """
     files = prepared.files
+    set_outcome(message, prepared, decision, pieces)
+    # Submissions first, so each file row is inserted with its submission and form code
+    # rather than inserted and then updated.
+    submissions = [_submission(session, message, piece) if piece.is_submission else None
+                   for piece, _ in pieces]
+    attachments = _attachments(session, message, files, pieces, submissions)
+    queued = 0
+    for (piece, readings), submission in zip(pieces, submissions, strict=True):
+        _form_values(session, submission, attachments, readings, piece)
+        _problems(session, message, submission, attachments, piece, app)
+        queued += _acknowledge(session, app, message, prepared, piece, submission)
+    if decision.notice is not None:
+        title = NOTICE_TITLES.get(decision.hold, "Thư từ địa chỉ chưa đăng ký")
+        record_notice(session, app, message, title, decision.notice)
+    return queued
+
+
+def set_outcome(
+    message: InboundMessage, prepared: Prepared, decision: Decision, pieces: Sequence[Piece],
+) -> None:
+    """The message row's own columns from the decision. The poll sets them before the row's
+    first INSERT too, so a new message is written once, not inserted and then updated."""
     outcome = decision.outcome or Outcome.FAILED
     if decision.is_submission and any(p.problems for p, _ in pieces):
         outcome = Outcome.ACCEPTED_WITH_PROBLEMS
@@ -63,21 +86,6 @@ def record_decision(
     message.original_sender = (forward.sender[:320] or None) if forward is not None else None
     message.hold_code = decision.hold.value if decision.hold else None
     message.candidate_unit_id = decision.candidate.id if decision.candidate else None
-    attachments = _attachments(session, message, files)
-    queued = 0
-    for piece, readings in pieces:
-        submission = _submission(session, message, piece) if piece.is_submission else None
-        if submission is not None:
-            for index, row in enumerate(attachments):
-                if piece.holds(index):
-                    row.submission_id = submission.id
-        _form_values(session, submission, attachments, readings, piece)
-        _problems(session, message, submission, attachments, piece, app)
-        queued += _acknowledge(session, app, message, prepared, piece, submission)
-    if decision.notice is not None:
-        title = NOTICE_TITLES.get(decision.hold, "Thư từ địa chỉ chưa đăng ký")
-        record_notice(session, app, message, title, decision.notice)
-    return queued
 
 
 def _acknowledge(
@@ -151,10 +159,21 @@ def _submission(session: Session, message: InboundMessage, decision: Decision) -
 
 
 def _attachments(
-    session: Session, message: InboundMessage, files: Sequence[FileReport]
+    session: Session, message: InboundMessage, files: Sequence[FileReport],
+    pieces: Sequence[Piece], submissions: Sequence[Submission | None],
 ) -> list[Attachment]:
+    """The file rows, each with the submission whose piece holds it and the code of the form
+    read in it (a later piece wins, as when they were set one piece at a time)."""
+    submission_ids: dict[int, int] = {}
+    form_codes: dict[int, str] = {}
+    for (piece, readings), submission in zip(pieces, submissions, strict=True):
+        if submission is not None:
+            submission_ids.update((i, submission.id) for i in range(len(files)) if piece.holds(i))
+        if piece.round is not None and readings:
+            code = load_form_spec(piece.round.form_spec or "").code
+            form_codes.update((reading.file_index, code) for reading in readings)
     rows = []
-    for f in files:
+    for index, f in enumerate(files):
         row = Attachment(
             inbound_message_id=message.id,
             filename=f.filename,
@@ -169,6 +188,8 @@ def _attachments(
         if f.admin is not None:
             _set_admin(row, f.admin)
         row.digital_signer = "; ".join(f.signers)[:500] or None
+        row.submission_id = submission_ids.get(index)
+        row.form_code = form_codes.get(index)
         session.add(row)
         rows.append(row)
     session.flush()
@@ -210,21 +231,31 @@ def _form_values(
     if decision.round is None or not readings:
         return
     spec = load_form_spec(decision.round.form_spec or "")
+    rows: list[dict[str, Any]] = []
     for reading in readings:
-        attachment = attachments[reading.file_index]
-        attachment.form_code = spec.code
+        attachment = attachments[reading.file_index]  # its form_code set by _attachments
         for code, value in reading.result.values.items():
             number = Decimal(value.value) if value.value is not None else None
-            session.add(FormValue(
-                attachment_id=attachment.id,
-                submission_id=submission.id if submission else None,
-                form_code=spec.code,
-                indicator=code,
-                number=number,
-                text=None if number is not None else (value.raw or None),
-                raw=value.raw or None,
-                place=value.place or None,
-            ))
+            rows.append(_without_nul({
+                "attachment_id": attachment.id,
+                "submission_id": submission.id if submission else None,
+                "form_code": spec.code,
+                "indicator": code,
+                "number": number,
+                "text": None if number is not None else (value.raw or None),
+                "raw": value.raw or None,
+                "place": value.place or None,
+            }))
+    if rows:
+        # One executemany in this transaction: as ORM objects each figure was an INSERT …
+        # RETURNING of its own (~15 a form), for ids nothing here reads back.
+        session.execute(insert(FormValue), rows)
+
+
+def _without_nul(row: dict[str, Any]) -> dict[str, Any]:
+    """What store.db's before-flush hook does to ORM objects (a bulk insert skips it): NUL
+    dropped from every text value, so PostgreSQL accepts a hostile file's figures."""
+    return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in row.items()}
 
 
 def _problems(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baocao.config.context import App
-from baocao.outbound.outbox import Enqueued, Queued, enqueue, key_exists
+from baocao.outbound.outbox import Enqueued, Queued, enqueue
 from baocao.outbound.render import human_size, render_email
 from baocao.rules.deadlines import format_date, format_datetime
 from baocao.rules.intake import Decision, FileReport
@@ -136,8 +136,8 @@ def queue_acknowledgement(
     if not envelope.sender:
         return Enqueued(Queued.UNDELIVERABLE, "thư không có địa chỉ người gửi")
     key = acknowledgement_key(message, decision, submission)
-    if key_exists(session, key):
-        return Enqueued(Queued.EXISTS)
+    # No key_exists() here: enqueue checks the key first (Queued.EXISTS) and almost every
+    # acknowledgement is a new one, so a second look-up per message only cost a query.
     first_on_time = submission is not None and _first_on_time(session, submission)
     context = acknowledgement_context(app, message, decision, submission, files, first_on_time,
                                       anonymous)
