@@ -6,8 +6,12 @@ The database is bench/summary.py's (3,321 units owed one round, ~85 % answered, 
 .xlsx form of 14 indicators each, every 25th unit sent twice, every 10th with a form problem),
 seeded with bulk inserts into a SQLite file. Timed, median of N after a warm-up:
 
-- ours: the `/dot/{code}` handler called directly (load the board: the summary's queries plus
-  two; filter; render the template) — the server time of one request;
+- ours, after new mail: the `/dot/{code}` handler called directly, the round's data changed
+  since the last request (a write to the submissions counter before each run), so the board is
+  read and built again (the summary's queries plus two; filter; render the template) — the
+  server time of the first request after any change;
+- ours, nothing new: the same request again (the site keeps the loaded board while the
+  database's counters stand still: baocao/web/board_cache.py), and a filtered one;
 - the same through the whole site (security middleware, signed-in session, TestClient), for
   context;
 - its parts: `load_board` alone, and rendering `board.html` from the loaded rows alone;
@@ -57,7 +61,7 @@ from bench.summary import UNITS, seed, spec_toml
 from devtools.testbed import make_app
 from mailer.inbox import ImapSettings
 from mailer.smtp import SmtpSettings
-from store.models import Problem
+from store.models import Problem, RegistryVersion
 
 CODE = "BC6T-2025"
 NOW = datetime(2025, 7, 4, 2, 0, tzinfo=UTC)
@@ -77,10 +81,13 @@ BARE = jinja2.Environment(autoescape=True).from_string(
 )
 
 
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, list[float]]:
+def timed(fn: Callable[[], object], repeat: int,
+          before: Callable[[], object] | None = None) -> tuple[float, list[float]]:
     fn()  # warm-up: templates compiled, mappers configured, SQLite pages cached
     times = []
     for _ in range(repeat):
+        if before is not None:
+            before()
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
@@ -158,10 +165,27 @@ def main(argv: list[str] | None = None) -> None:
             assert response.status_code == 200
             return bytes(response.body)
 
+        def search() -> bytes:
+            request = request_for(site, f"/dot/{CODE}")
+            request.scope["query_string"] = b"trang_thai=missing&q=xa"
+            response = board_page(request)
+            assert response.status_code == 200
+            return bytes(response.body)
+
+        def new_mail() -> None:
+            # What any write to the round's submissions does (migration 0012's triggers).
+            with ctx.engine.begin() as conn:
+                conn.execute(update(RegistryVersion).values(
+                    submissions=RegistryVersion.submissions + 1))
+
         html = handler()
+        new_mail()
         queries = 0
         handler()
         handler_queries = queries
+        queries = 0
+        handler()
+        cached_queries = queries
 
         def load() -> Board:
             with ctx.sessions() as session:
@@ -197,7 +221,11 @@ def main(argv: list[str] | None = None) -> None:
             response = rounds_handler(request_for(site, "/"))
             assert response.status_code == 200
 
-        t_handler, all_handler = timed(handler, repeat)
+        t_handler, all_handler = timed(handler, repeat, before=new_mail)
+        loads = site.state.boards.loads
+        t_warm, _ = timed(handler, repeat)
+        t_search, _ = timed(search, repeat)
+        assert site.state.boards.loads == loads, "the warm runs read the board again"
         t_rounds, _ = timed(rounds_page, repeat)
         t_full, _ = timed(full, repeat)
         t_load, _ = timed(load, repeat)
@@ -215,11 +243,15 @@ def main(argv: list[str] | None = None) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} cores, load average {load} (other jobs share it)")
     print(f"seeded SQLite in {seeded:.1f} s: {counts}, {flagged} flagged figures; "
-          f"page {len(html) // 1024} KB, {handler_queries} queries per request")
+          f"page {len(html) // 1024} KB, {handler_queries} queries per request after new mail, "
+          f"{cached_queries} when nothing changed")
     lines = [
         ("baseline: bare Jinja2 table from a plain list", t_bare, 1.0, f"{bare_size // 1024} KB"),
-        ("ours: /dot handler (load + filter + render)", t_handler, t_handler / t_bare,
+        ("ours: /dot handler after new mail (load + render)", t_handler, t_handler / t_bare,
          "goal < 300 ms"),
+        ("ours: /dot handler, nothing new (cached board)", t_warm, t_warm / t_bare,
+         "goal < 300 ms"),
+        ("ours: the same, filtered (missing, 'xa')", t_search, t_search / t_bare, ""),
         ("  part: load_board (queries + rows)", t_load, t_load / t_bare, ""),
         ("    of which load_summary_data (as baocao summary)", t_summary, t_summary / t_bare,
          "8 queries"),

@@ -646,3 +646,6 @@ class RegistryVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Writes to submissions, attachments, form values, problems and superseded rows (migration
+    # 0012): the staff board reuses a loaded round while both counters stand still.
+    submissions: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -39,3 +39,15 @@ def _load(path: Path, mtime: float) -> FormSpec:
 def load_form_spec(name: str) -> FormSpec:
     path = spec_path(name).resolve()
     return _load(path, path.stat().st_mtime)
+
+
+def spec_stamp(name: str | None) -> tuple[str, float] | None:
+    """Where a spec file is and when it last changed, to tell a cached reading from a stale
+    one; None without a spec or when it cannot be found (a reader then reports why)."""
+    if not name:
+        return None
+    try:
+        path = spec_path(name).resolve()
+        return str(path), path.stat().st_mtime
+    except (FormSpecError, OSError):
+        return None

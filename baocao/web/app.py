@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from baocao.config.context import App
+from baocao.web.board_cache import BoardCache
 from baocao.web.render import STATIC_DIR, page
 from baocao.web.security import SecurityMiddleware
 
@@ -73,4 +74,5 @@ def create_app(ctx: App, *, secure_cookies: bool = False) -> Starlette:
     )
     site.state.ctx = ctx
     site.state.secure_cookies = secure_cookies
+    site.state.boards = BoardCache()
     return site

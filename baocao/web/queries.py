@@ -151,6 +151,7 @@ class Board:
     rows: tuple[BoardRow, ...]
     notes: tuple[str, ...]  # about the summary itself (a form spec that could not be read)
     kinds: dict[str, str]  # the unit kinds present, with this office's labels
+    form_spec: str | None = None  # the round's form spec as declared (a name or a path)
 
 
 _LINE = re.compile(r"dòng ([A-Za-z0-9_]+)")
@@ -227,6 +228,7 @@ def load_board(
         indicators=tuple(Indicator(i.code, i.label) for i in spec.indicators) if spec else (),
         rows=tuple(rows), notes=data.notes,
         kinds={k: v for k, v in labels.items() if k in present},
+        form_spec=info.form_spec,
     )
 
 

@@ -21,8 +21,9 @@ from baocao.reports.draft import build_report
 from baocao.reports.summary_mail import summary_filenames
 from baocao.reports.workbook import build_workbook
 from baocao.rules.deadlines import format_datetime
+from baocao.web.board_cache import BoardCache
 from baocao.web.downloads import OCTET, SAFE_TYPES, download
-from baocao.web.queries import STATE_LABELS, BoardRow, FileLink, filter_rows, load_board
+from baocao.web.queries import STATE_LABELS, BoardRow, FileLink, filter_rows
 from baocao.web.render import not_found, page
 from mailer.message import parse_envelope
 from store.errors import ArchiveError
@@ -78,12 +79,13 @@ def _unknown_round(request: Request, code: str) -> Response:
 
 def board_page(request: Request) -> Response:
     ctx: App = request.app.state.ctx
+    boards: BoardCache = request.app.state.boards
     code = request.path_params["code"]
     params = request.query_params
     state, kind, query = params.get("trang_thai", ""), params.get("loai", ""), params.get("q", "")
     try:
         with ctx.sessions() as session:
-            board = load_board(session, code, ctx.settings.office, ctx.clock(), ctx.calendar)
+            board = boards.get(session, code, ctx.settings.office, ctx.clock(), ctx.calendar)
     except UnknownRound:
         return _unknown_round(request, code)
     rows = filter_rows(board.rows, state=state, kind=kind, query=query)

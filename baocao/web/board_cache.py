@@ -1,0 +1,67 @@
+"""Loaded round boards kept between requests while nothing they show has changed.
+
+A 3,321-unit board costs a few hundred milliseconds to read and build, and staff filter,
+search and reload it all day. Database triggers count every write to the registry and to what
+the rounds received (registry_version, migrations 0011 and 0012), whichever process or statement
+writes; a board is reused while both counters, the local date (the deadline line counts working
+days from today) and its form spec file stand still.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from baocao.config.settings import OfficeSettings
+from baocao.registry.forms import spec_stamp
+from baocao.rules.calendar import TZ, WorkCalendar
+from baocao.web.queries import Board, load_board
+from store.models import RegistryVersion
+
+_Key = tuple[str, int, int, date]
+
+
+class BoardCache:
+    """The last few boards by round, shared by the site's request threads.
+
+    The counters are read before the board, in the same session: a write that lands in
+    between makes the cached board newer than its key, which costs one more load later, never
+    a stale board. A database without the counters' row never reuses anything.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._boards: OrderedDict[_Key, tuple[Board, tuple[str, float] | None]] = OrderedDict()
+        self.loads = 0  # boards actually read from the database
+
+    def get(self, session: Session, code: str, office: OfficeSettings, now: datetime,
+            cal: WorkCalendar) -> Board:
+        counters = session.execute(
+            select(RegistryVersion.version, RegistryVersion.submissions)
+            .where(RegistryVersion.id == 1)
+        ).first()
+        key: _Key | None = None
+        if counters is not None:
+            key = (code, counters[0], counters[1], now.astimezone(TZ).date())
+            with self._lock:
+                found = self._boards.get(key)
+                if found is not None:
+                    self._boards.move_to_end(key)
+            if found is not None and spec_stamp(found[0].form_spec) == found[1]:
+                return found[0]
+        board = load_board(session, code, office, now, cal)
+        self.loads += 1
+        if key is not None:
+            with self._lock:
+                # Older boards of this round can never be asked for again.
+                for old in [k for k in self._boards if k[0] == code]:
+                    del self._boards[old]
+                self._boards[key] = (board, spec_stamp(board.form_spec))
+                while len(self._boards) > self._size:
+                    self._boards.popitem(last=False)
+        return board
