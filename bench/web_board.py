@@ -53,7 +53,8 @@ from baocao.config.context import App
 from baocao.reports.data import load_summary_data
 from baocao.web.app import create_app
 from baocao.web.auth import SESSION_COOKIE, Role, create_user, open_session
-from baocao.web.pages.board import board_page, rows_html
+from baocao.web.board_html import rows_html
+from baocao.web.pages.board import board_page
 from baocao.web.pages.rounds import rounds_page as rounds_handler
 from baocao.web.queries import STATE_LABELS, Board, filter_rows, load_board
 from baocao.web.render import environment

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from functools import lru_cache
-from typing import Any, TypeVarTuple
+from functools import cache, lru_cache
+from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Row, Select, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
@@ -135,7 +135,7 @@ def _main_document(
 
 
 @dataclass(frozen=True)
-class _RoundFacts:
+class RoundFacts:
     """The rows of one round, selected as columns (ORM objects would cost ~0.5 s at 3,000 units)."""
 
     round: RoundInfo
@@ -158,7 +158,8 @@ def _rows(session: Session, statement: Select[*_Ts]) -> Sequence[Row[*_Ts]]:
     return session.connection().execute(statement).all()
 
 
-def _load_facts(session: Session, code: str) -> _RoundFacts:
+def load_round_facts(session: Session, code: str) -> RoundFacts:
+    """A round's rows (raises UnknownRound): what its status, summary and board are built from."""
     round_ = session.scalar(
         select(Round).options(selectinload(Round.targets)).where(Round.code == code)
     )
@@ -211,10 +212,10 @@ def _load_facts(session: Session, code: str) -> _RoundFacts:
         )
         if sid is not None
     ]
-    return _RoundFacts(info, units, submissions, attachments, problems, round_.basis)
+    return RoundFacts(info, units, submissions, attachments, problems, round_.basis)
 
 
-def _status(facts: _RoundFacts) -> RoundStatus:
+def facts_status(facts: RoundFacts) -> RoundStatus:
     files: dict[int, list[str]] = defaultdict(list)
     readable: dict[int, bool] = defaultdict(bool)
     for sid, _, filename, *_rest, is_readable in facts.attachments:
@@ -235,7 +236,7 @@ def round_status(session: Session, code: str) -> RoundStatus:
     """A round's status from 6 column queries: no ORM objects, so ~4x faster for 3,000 units
     than loading submissions as objects (tests/unit/reports/test_summaries.py checks they agree).
     `baocao.rules.status.round_status` is this function."""
-    return _status(_load_facts(session, code))
+    return facts_status(load_round_facts(session, code))
 
 
 def _figures_column(session: Session) -> tuple[Any, Callable[[Any], Decimal | None]]:
@@ -253,6 +254,80 @@ def _figures_column(session: Session) -> tuple[Any, Callable[[Any], Decimal | No
     return type_coerce(FormValue.number, NullType()), lru_cache(maxsize=None)(convert)
 
 
+_T = TypeVar("_T")
+
+
+def _identity(value: Decimal) -> Decimal:
+    return value
+
+
+def round_spec(info: RoundInfo) -> tuple[FormSpec | None, tuple[str, ...]]:
+    """The round's form spec, or None and why it could not be read (a note for the reader)."""
+    if not info.form_spec:
+        return None, ()
+    try:
+        return load_form_spec(info.form_spec), ()
+    except FormSpecError as exc:
+        return None, (f"Không đọc được biểu mẫu '{info.form_spec}' của đợt: {exc}",)
+
+
+def latest_figures(
+    session: Session, facts: RoundFacts, spec: FormSpec, shown: Callable[[Decimal], _T],
+) -> tuple[dict[int, dict[str, _T]], dict[int, set[str]]]:
+    """Each unit's form figures by indicator and its "x" (không áp dụng) indicators, by unit id.
+
+    The figures of the latest version that carries the form: a later version without it (a
+    corrected letter, a reply) never erases them. Within that version the first file's value
+    wins when several files carry the form. `shown(figure)` is applied once per distinct value
+    (figures repeat: small counts), so a caller that wants text formats each value once.
+    """
+    sub_unit: dict[int, int] = {}
+    sub_version: dict[int, int] = {}
+    for sid, uid, version, *_ in facts.submissions:
+        sub_unit[sid], sub_version[sid] = uid, version
+    number, to_decimal = _figures_column(session)
+
+    @cache
+    def convert(raw: Any) -> _T | None:
+        figure = to_decimal(raw)
+        return None if figure is None else shown(figure)
+
+    values = [
+        (value_sub, indicator, convert(raw) if raw is not None else None)
+        for value_sub, indicator, raw, text in _rows(session,
+            select(Submission.id, FormValue.indicator, number, FormValue.text)
+            .join(Submission, Submission.id == FormValue.submission_id)
+            .where(
+                Submission.round_id == facts.round.id,
+                counting(),
+                FormValue.form_code == spec.code,
+                FormValue.number.is_not(None) | FormValue.text.is_not(None),
+            )
+            .order_by(FormValue.attachment_id, FormValue.id)
+        )
+        if raw is not None or (text or "").strip().lower() == "x"
+    ]
+    with_form: dict[int, int] = {}  # unit id -> latest version that has the form
+    for value_sub, _, _ in values:
+        uid, version = sub_unit[value_sub], sub_version[value_sub]
+        if version > with_form.get(uid, 0):
+            with_form[uid] = version
+    figures: dict[int, dict[str, _T]] = defaultdict(dict)
+    not_applicable: dict[int, set[str]] = defaultdict(set)
+    for value_sub, indicator, figure in values:
+        uid = sub_unit[value_sub]
+        if sub_version[value_sub] != with_form[uid]:
+            continue
+        unit_figures, unit_na = figures[uid], not_applicable[uid]
+        if indicator in unit_figures or indicator in unit_na:
+            continue
+        if figure is not None:
+            unit_figures[indicator] = figure
+        else:
+            unit_na.add(indicator)
+    return dict(figures), dict(not_applicable)
+
+
 def load_summary_data(
     session: Session, round_code: str, office: OfficeSettings, now: datetime
 ) -> SummaryData:
@@ -261,16 +336,10 @@ def load_summary_data(
     Eight queries whatever the number of units: the round and its targets, units, submissions,
     attachments, problems, form values, quarantined mail.
     """
-    facts = _load_facts(session, round_code)
-    status = _status(facts)
+    facts = load_round_facts(session, round_code)
+    status = facts_status(facts)
     info = facts.round
-    notes: list[str] = []
-    spec: FormSpec | None = None
-    if info.form_spec:
-        try:
-            spec = load_form_spec(info.form_spec)
-        except FormSpecError as exc:
-            notes.append(f"Không đọc được biểu mẫu '{info.form_spec}' của đợt: {exc}")
+    spec, notes = round_spec(info)
 
     unit_by_id = {u.id: u for u in facts.units}
     sub_unit: dict[int, str] = {}
@@ -299,41 +368,11 @@ def load_summary_data(
             place=place or "", text=text, version=sub_version[sid], code=problem_code,
         ))
 
-    figures: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    not_applicable: dict[str, set[str]] = defaultdict(set)
-    if spec is not None:
-        # The figures ("x" included) of the latest version that carries the form: a later
-        # version without it (a corrected letter, a reply) never erases them. Within that
-        # version the first file's value wins when several files carry the form.
-        with_form: dict[str, int] = {}  # unit code -> latest version that has the form
-        number, to_decimal = _figures_column(session)
-        values = [
-            (value_sub, indicator, to_decimal(figure))
-            for value_sub, indicator, figure, text in _rows(session,
-                select(Submission.id, FormValue.indicator, number, FormValue.text)
-                .join(Submission, Submission.id == FormValue.submission_id)
-                .where(
-                    Submission.round_id == info.id,
-                    counting(),
-                    FormValue.form_code == spec.code,
-                    FormValue.number.is_not(None) | FormValue.text.is_not(None),
-                )
-                .order_by(FormValue.attachment_id, FormValue.id)
-            )
-            if figure is not None or (text or "").strip().lower() == "x"
-        ]
-        for value_sub, _, _ in values:
-            code, version = sub_unit[value_sub], sub_version[value_sub]
-            with_form[code] = max(with_form.get(code, 0), version)
-        for value_sub, indicator, figure in values:
-            code = sub_unit[value_sub]
-            taken = indicator in figures[code] or indicator in not_applicable[code]
-            if sub_version[value_sub] != with_form[code] or taken:
-                continue
-            if figure is not None:
-                figures[code][indicator] = figure
-            else:
-                not_applicable[code].add(indicator)
+    by_unit, not_applicable_by_unit = (
+        latest_figures(session, facts, spec, _identity) if spec is not None else ({}, {})
+    )
+    figures = {unit_by_id[uid].code: values for uid, values in by_unit.items()}
+    not_applicable = {unit_by_id[uid].code: codes for uid, codes in not_applicable_by_unit.items()}
 
     kind_labels = office_wording(office.name).kind_labels
     units = tuple(
@@ -385,7 +424,7 @@ def load_summary_data(
         spec=spec,
         problems=tuple(owed + quarantined),
         generated_at=now,
-        notes=tuple(notes),
+        notes=notes,
         basis=facts.basis,
         history=tuple(history),
     )

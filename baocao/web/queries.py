@@ -29,7 +29,13 @@ from baocao.intake.messages import (
     outcome_label,
 )
 from baocao.registry.snapshots import load_rounds, unit_info
-from baocao.reports.data import load_summary_data, round_status
+from baocao.reports.data import (
+    facts_status,
+    latest_figures,
+    load_round_facts,
+    round_spec,
+    round_status,
+)
 from baocao.rules.calendar import TZ, WorkCalendar
 from baocao.rules.office import office_wording
 from baocao.rules.reminders import stage_text
@@ -37,7 +43,7 @@ from baocao.rules.status import STATUS_CODES, STATUS_LABELS
 from baocao.web.chart import Bar, bar_chart
 from parsers.forms.reading import FORM_PROBLEM_CODES
 from parsers.vntext import fold
-from store.audit import attachment_superseded, counting, problem_superseded, withdrawn
+from store.audit import attachment_superseded, problem_superseded, withdrawn
 from store.models import (
     UNIT_KINDS,
     Attachment,
@@ -174,59 +180,63 @@ def flagged_indicators(texts: Iterable[str], codes: Iterable[str]) -> frozenset[
 def load_board(
     session: Session, code: str, office: OfficeSettings, now: datetime, cal: WorkCalendar,
 ) -> Board:
-    """One row per owed unit, in the summary's order (raises UnknownRound)."""
-    data = load_summary_data(session, code, office, now)
-    info = data.status.round
-    units = {ucode: (uid, short) for uid, ucode, short in session.execute(
-        select(Unit.id, Unit.code, Unit.short_name))}
-    # The latest counting version of each unit and its files (one query: a version without
-    # files still counts as the latest).
-    latest: dict[int, int] = {}
-    files: dict[tuple[int, int], list[FileLink]] = defaultdict(list)
-    for uid, version, aid, name, readable in session.execute(
-        select(Submission.unit_id, Submission.version, Attachment.id, Attachment.filename,
-               Attachment.readable)
-        .outerjoin(Attachment, Attachment.submission_id == Submission.id)
-        .where(Submission.round_id == info.id, counting())
-        .order_by(Submission.unit_id, Submission.version, Attachment.id)
-    ):
-        latest[uid] = max(latest.get(uid, 0), version)
-        if aid is not None:
-            files[uid, version].append(FileLink(aid, name, readable))
-    spec = data.spec
+    """One row per owed unit, in the summary's order (raises UnknownRound).
+
+    Built from the rows the summary reads (reports.data: the same status, the same figures),
+    without what only the papers need (documents, dated problem lines, quarantined mail)."""
+    facts = load_round_facts(session, code)
+    status = facts_status(facts)
+    info = facts.round
+    spec, notes = round_spec(info)
     codes = tuple(ind.code for ind in spec.indicators) if spec else ()
+    figures, not_applicable = (
+        latest_figures(session, facts, spec, _figure) if spec is not None else ({}, {})
+    )
+    # The latest counting version of each unit: its files and unresolved problems are shown.
+    latest: dict[int, tuple[int, int]] = {}  # unit id -> (version, submission id)
+    for sid, uid, version, *_ in facts.submissions:
+        if version > latest.get(uid, (0, 0))[0]:
+            latest[uid] = (version, sid)
+    files: dict[int, list[FileLink]] = defaultdict(list)
+    for sid, aid, filename, *_, readable in facts.attachments:
+        files[sid].append(FileLink(aid, filename, readable))
+    problems: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for sid, text, _place, resolved, _filename, problem_code in facts.problems:
+        if not resolved:
+            problems[sid].append((text, problem_code))
+    units = {u.code: u for u in facts.units}
     labels = kind_labels(office)
     blank = ("",) * len(codes)
     rows = []
-    for number, unit in enumerate(data.units, start=1):
-        s = unit.row
-        uid, short = units[s.unit_code]
-        last = latest.get(uid, 0)
-        problems = [p for p in unit.problems if p.version == last]
+    for number, s in enumerate(status.rows, start=1):
+        unit = units[s.unit_code]
+        sid = latest.get(unit.id, (0, 0))[1]
+        shown = problems.get(sid, ())
         flagged = flagged_indicators(
-            [p.text for p in problems if p.code in FORM_PROBLEM_CODES], codes
-        ) if problems else _NONE
-        values, na = unit.figures, unit.not_applicable
+            [text for text, problem_code in shown if problem_code in FORM_PROBLEM_CODES], codes
+        ) if shown else _NONE
+        values, na = figures.get(unit.id), not_applicable.get(unit.id)
         cells = tuple([
-            _figure(values[c]) if c in values else ("x" if c in na else "") for c in codes
+            values[c] if values and c in values else ("x" if na and c in na else "")
+            for c in codes
         ]) if values or na else blank
         rows.append(BoardRow(
-            number=number, unit_id=uid, unit_code=s.unit_code, unit_name=s.unit_name,
+            number=number, unit_id=unit.id, unit_code=s.unit_code, unit_name=s.unit_name,
             kind=s.unit_kind, kind_label=labels.get(s.unit_kind, s.unit_kind),
             status=s.status, label=s.label, received_at=s.received_at,
             last_received_at=s.last_received_at, versions=s.versions,
-            files=tuple(files.get((uid, last), ())), figures=cells, flagged=flagged,
-            problems=tuple(p.text for p in problems),
-            key=fold(f"{s.unit_name} {short or ''} {s.unit_code}"),
+            files=tuple(files.get(sid, ())), figures=cells, flagged=flagged,
+            problems=tuple(text for text, _ in shown),
+            key=fold(f"{s.unit_name} {unit.short_name or ''} {s.unit_code}"),
         ))
     present = {r.kind for r in rows}
     return Board(
         code=info.code, title=info.title, last_day=info.last_day, closed=info.closed,
         deadline_text=deadline_text(info.last_day, info.closed, cal,
                                     now.astimezone(TZ).date()),
-        counts=data.counts(),
+        counts=status.counts(),
         indicators=tuple(Indicator(i.code, i.label) for i in spec.indicators) if spec else (),
-        rows=tuple(rows), notes=data.notes,
+        rows=tuple(rows), notes=notes,
         kinds={k: v for k, v in labels.items() if k in present},
         form_spec=info.form_spec,
     )
