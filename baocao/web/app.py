@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from http import HTTPStatus
 from importlib import import_module
 
@@ -66,13 +68,24 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(ctx: App, *, secure_cookies: bool = False) -> Starlette:
     """The board over `ctx`; `secure_cookies` when it is served over HTTPS (behind a proxy)."""
+    boards = BoardCache()
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        boards.start(ctx)
+        try:
+            yield
+        finally:
+            boards.stop()
+
     site = Starlette(
         routes=_routes(),
+        lifespan=lifespan,
         middleware=[Middleware(SecurityMiddleware)],
         exception_handlers={HTTPException: _http_error},
         max_body_size=MAX_BODY,
     )
     site.state.ctx = ctx
     site.state.secure_cookies = secure_cookies
-    site.state.boards = BoardCache()
+    site.state.boards = boards
     return site

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from baocao.config.context import App
 from baocao.intake.review import reopen
 from baocao.registry.forms import spec_path
+from baocao.web.board_cache import BoardCache
 from devtools.testbed import make_app, seed_units
 from store.models import Problem, RegistryVersion, SupersededRow, Unit
 from tests.unit.web.conftest import UNUSED_IMAP, UNUSED_SMTP, WebClient
@@ -87,6 +89,44 @@ def test_writes_from_another_connection_are_seen(
     finally:
         other.dispose()
     assert loads(client) == 3
+
+
+def test_the_watcher_rebuilds_a_viewed_board_after_new_mail(
+    web_ctx: App, signed_in: Callable[..., WebClient],
+) -> None:
+    """While the site runs, a board someone viewed is rebuilt after a change before anyone
+    asks again: the next request is served without reading the database's rows."""
+    _, last = late_round(web_ctx)
+    mail = Mailer(web_ctx)
+    client = signed_in("xem")
+    cache: BoardCache = client.app.state.boards  # type: ignore[attr-defined]
+    with client:  # runs the site's start-up: the watcher starts
+        assert 'class="state">Chưa nộp<' in row_of(client.get(f"/dot/{ROUND}").text,
+                                                    COMMUNES[0].name)
+        assert cache.loads == 1
+        # The mail is recorded whole (several transactions) before the watcher looks.
+        cache.stop()
+        mail.report(COMMUNES[0], at(last - timedelta(days=1)))
+        cache.rebuilt.clear()
+        cache.start(web_ctx, every=0.05)
+        assert cache.rebuilt.wait(timeout=60), "the watcher did not rebuild the board"
+        cache.stop()
+        assert cache.loads == 2
+        after = client.get(f"/dot/{ROUND}").text
+        assert cache.loads == 2  # served from the rebuilt board
+        assert 'class="state">Đúng hạn<' in row_of(after, COMMUNES[0].name)
+    assert not any(t.name == "baocao-board-watcher" for t in threading.enumerate())
+
+
+def test_a_board_nobody_viewed_is_not_rebuilt(web_ctx: App) -> None:
+    late_round(web_ctx)
+    cache = BoardCache()
+    assert cache.refresh(web_ctx) == 0 and cache.loads == 0
+    with web_ctx.sessions() as session:
+        cache.get(session, ROUND, web_ctx.settings.office, web_ctx.clock(), web_ctx.calendar)
+    assert cache.refresh(web_ctx) == 0  # viewed, but nothing changed
+    Mailer(web_ctx).report(COMMUNES[0], at(today(web_ctx) - timedelta(days=4)))
+    assert cache.refresh(web_ctx) == 1 and cache.loads == 2
 
 
 def test_an_edited_form_spec_is_read_again(
