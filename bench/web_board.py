@@ -10,8 +10,12 @@ seeded with bulk inserts into a SQLite file. Timed, median of N after a warm-up:
   since the last request (a write to the submissions counter before each run), so the board is
   read and built again (the summary's queries plus two; filter; render the template) — the
   server time of the first request after any change;
+- ours, after new mail once the watcher caught up: what a person reloading a few seconds after
+  the mail gets (the site's watcher thread rebuilt the viewed board: `BoardCache.refresh`,
+  untimed, between the write and the request);
 - ours, nothing new: the same request again (the site keeps the loaded board while the
   database's counters stand still: baocao/web/board_cache.py), and a filtered one;
+- background: the watcher's rebuild itself, off the request path;
 - the same through the whole site (security middleware, signed-in session, TestClient), for
   context;
 - its parts: `load_board` alone, and rendering `board.html` from the loaded rows alone;
@@ -84,6 +88,8 @@ BARE = jinja2.Environment(autoescape=True).from_string(
 
 def timed(fn: Callable[[], object], repeat: int,
           before: Callable[[], object] | None = None) -> tuple[float, list[float]]:
+    if before is not None:
+        before()
     fn()  # warm-up: templates compiled, mappers configured, SQLite pages cached
     times = []
     for _ in range(repeat):
@@ -223,6 +229,18 @@ def main(argv: list[str] | None = None) -> None:
             assert response.status_code == 200
 
         t_handler, all_handler = timed(handler, repeat, before=new_mail)
+        boards = site.state.boards
+
+        def rebuilt() -> None:
+            new_mail()
+            assert boards.refresh(ctx) == 1  # what the site's watcher thread does
+
+        t_caught_up, _ = timed(handler, repeat, before=rebuilt)
+
+        def rebuild() -> None:
+            assert boards.refresh(ctx) == 1
+
+        t_rebuild, _ = timed(rebuild, repeat, before=new_mail)
         loads = site.state.boards.loads
         t_warm, _ = timed(handler, repeat)
         t_search, _ = timed(search, repeat)
@@ -248,15 +266,18 @@ def main(argv: list[str] | None = None) -> None:
           f"{cached_queries} when nothing changed")
     lines = [
         ("baseline: bare Jinja2 table from a plain list", t_bare, 1.0, f"{bare_size // 1024} KB"),
-        ("ours: /dot handler after new mail (load + render)", t_handler, t_handler / t_bare,
+        ("ours: /dot right after new mail (builds the board)", t_handler, t_handler / t_bare,
          "goal < 300 ms"),
-        ("ours: /dot handler, nothing new (cached board)", t_warm, t_warm / t_bare,
+        ("ours: /dot after new mail, watcher caught up", t_caught_up, t_caught_up / t_bare,
          "goal < 300 ms"),
+        ("ours: /dot, nothing new (cached board)", t_warm, t_warm / t_bare, "goal < 300 ms"),
         ("ours: the same, filtered (missing, 'xa')", t_search, t_search / t_bare, ""),
         ("  part: load_board (queries + rows)", t_load, t_load / t_bare, ""),
         ("    of which load_summary_data (as baocao summary)", t_summary, t_summary / t_bare,
          "8 queries"),
         ("  part: rows_html + board.html", t_render, t_render / t_bare, ""),
+        ("background: the watcher's rebuild (load + row HTML)", t_rebuild, t_rebuild / t_bare,
+         "off the request path"),
         ("context: whole site via TestClient (signed in)", t_full, t_full / t_bare, ""),
         ("context: / rounds page (one round: round_status)", t_rounds, t_rounds / t_bare,
          "grows with the number of rounds"),
