@@ -11,14 +11,14 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from baocao.config.context import App
 from baocao.web.board_cache import BoardCache
 from baocao.web.render import STATIC_DIR, page
-from baocao.web.security import SecurityMiddleware
+from baocao.web.security import SecurityMiddleware, add_security_headers
 
 PAGES = ("rounds", "board", "units", "messages", "review", "outbox", "system", "login")
 MAX_BODY = 1024 * 1024
@@ -66,6 +66,26 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+SERVER_ERROR_PAGE = """<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><title>Lỗi hệ thống</title></head>
+<body><h1>Lỗi hệ thống</h1>
+<p>Trang này gặp lỗi nên chưa hiện được. Hãy thử tải lại sau ít phút; nếu vẫn lỗi, báo người
+quản trị hệ thống (chi tiết lỗi đã được ghi vào nhật ký của máy chủ).</p>
+<p><a href="/">Về trang đầu</a></p></body></html>
+"""
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """An unexpected error as a plain Vietnamese page with the site's security headers.
+
+    Starlette answers it outside every middleware (the error is logged by the server all the
+    same), so the headers are set here; the page needs nothing that could fail again (no
+    template, no database)."""
+    response = HTMLResponse(SERVER_ERROR_PAGE, status_code=500)
+    add_security_headers(response.headers, request.url.path)
+    return response
+
+
 def create_app(ctx: App, *, secure_cookies: bool = False) -> Starlette:
     """The board over `ctx`; `secure_cookies` when it is served over HTTPS (behind a proxy)."""
     boards = BoardCache()
@@ -82,7 +102,7 @@ def create_app(ctx: App, *, secure_cookies: bool = False) -> Starlette:
         routes=_routes(),
         lifespan=lifespan,
         middleware=[Middleware(SecurityMiddleware)],
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
         max_body_size=MAX_BODY,
     )
     site.state.ctx = ctx

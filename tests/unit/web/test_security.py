@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import text
 
+from baocao.config.context import App
+from baocao.web.app import create_app
 from baocao.web.auth import LOGIN_COOKIE, Role
 from baocao.web.security import CSP
-from tests.unit.web.conftest import PASSWORD, WebClient
+from tests.unit.web.conftest import PASSWORD, WebClient, sign_in
 
 HEADERS = {
     "content-security-policy": CSP,
@@ -71,3 +74,26 @@ def test_security_headers_on_every_kind_of_answer(
             assert response.headers.get("cache-control") == "no-store", name
     assert answers["not found"].status_code == 404
     assert "script" not in answers["page"].text.lower().replace("description", "")
+
+
+def test_an_unexpected_error_is_a_vietnamese_page_with_the_headers(
+    web_ctx: App, make_user: Callable[..., object],
+) -> None:
+    """A database that breaks under a page (here a table gone) gives a plain 500 page in
+    Vietnamese, still with the security headers, and the site keeps answering."""
+    from tests.unit.web.pages_support import late_round
+
+    late_round(web_ctx)
+    make_user("xem.loi", Role.VIEW)
+    client = WebClient(create_app(web_ctx), raise_server_exceptions=False)
+    assert sign_in(client, "xem.loi").status_code == 303  # type: ignore[attr-defined]
+    with web_ctx.engine.begin() as conn:
+        conn.execute(text("DROP TABLE form_values"))
+    broken = client.get("/dot/BC6T")
+    assert broken.status_code == 500
+    assert "Lỗi hệ thống" in broken.text and "Traceback" not in broken.text
+    for header, value in HEADERS.items():
+        assert broken.headers.get(header) == value, header
+    assert broken.headers.get("cache-control") == "no-store"
+    assert client.get("/thu").status_code == 200
+    client.close()
