@@ -32,7 +32,7 @@ from baocao.registry.forms import spec_stamp
 from baocao.reports.data import UnknownRound
 from baocao.rules.calendar import TZ, WorkCalendar
 from baocao.web.board_html import row_html
-from baocao.web.queries import Board, BoardRow, load_board
+from baocao.web.queries import Board, BoardRow, load_board, round_counts
 from store.models import RegistryVersion
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ class BoardCache:
         self._boards: OrderedDict[_Key, tuple[LoadedBoard, _Stamp]] = OrderedDict()
         self._builds: dict[str, threading.Lock] = {}  # one build per round at a time
         self._viewed: dict[str, float] = {}  # round code -> monotonic time of the last view
+        self._counts: dict[str, dict[str, int]] = {}  # round code -> counts, at _counts_at
+        self._counts_at: tuple[int, int] | None = None
         self.loads = 0  # boards actually read from the database
         self.rebuilt = threading.Event()  # set each time the watcher rebuilt a board
         self._stop = threading.Event()
@@ -130,6 +132,23 @@ class BoardCache:
         with self._lock:
             self._viewed[code] = time.monotonic()
         return found
+
+    def counts(self, session: Session, code: str) -> dict[str, int]:
+        """A round's counts (as `baocao status`), computed once per change of the counters:
+        the rounds page shows every round, a year's worth of them."""
+        counters = _counters(session)
+        if counters is None:
+            return round_counts(session, code)
+        with self._lock:
+            if self._counts_at != counters:
+                self._counts_at, self._counts = counters, {}
+            found = self._counts.get(code)
+        if found is None:
+            found = round_counts(session, code)
+            with self._lock:
+                if self._counts_at == counters:
+                    self._counts[code] = found
+        return dict(found)
 
     # --- building ahead ---------------------------------------------------------------------
 

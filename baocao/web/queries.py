@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -93,12 +93,20 @@ def round_chart(title: str, counts: dict[str, int]) -> str:
     return bar_chart(bars, title=f"Tình hình nộp: {title}")
 
 
-def rounds_overview(session: Session, cal: WorkCalendar, today: date) -> list[RoundOverview]:
-    """Every round, newest first, with the counts `baocao status` gives for it."""
+def round_counts(session: Session, code: str) -> dict[str, int]:
+    return round_status(session, code).counts()
+
+
+def rounds_overview(
+    session: Session, cal: WorkCalendar, today: date,
+    counts_of: Callable[[Session, str], dict[str, int]] = round_counts,
+) -> list[RoundOverview]:
+    """Every round, newest first, with the counts `baocao status` gives for it (`counts_of`:
+    the site passes its cache's)."""
     rounds = sorted(load_rounds(session), key=lambda r: (r.opens_on, r.id), reverse=True)
     out = []
     for info in rounds:
-        counts = round_status(session, info.code).counts()
+        counts = counts_of(session, info.code)
         out.append(RoundOverview(
             code=info.code, title=info.title, opens_on=info.opens_on, last_day=info.last_day,
             closed=info.closed, working_days_left=cal.working_days_between(today, info.last_day),

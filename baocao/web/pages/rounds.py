@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from baocao.config.context import App
 from baocao.rules.calendar import TZ
+from baocao.web.board_cache import BoardCache
 from baocao.web.queries import STATE_LABELS, rounds_overview
 from baocao.web.render import page
 
@@ -16,8 +17,9 @@ from baocao.web.render import page
 def rounds_page(request: Request) -> Response:
     ctx: App = request.app.state.ctx
     today = ctx.clock().astimezone(TZ).date()
+    boards: BoardCache = request.app.state.boards
     with ctx.sessions() as session:
-        rounds = rounds_overview(session, ctx.calendar, today)
+        rounds = rounds_overview(session, ctx.calendar, today, boards.counts)
     return page(request, "rounds.html", rounds=rounds, today=today, states=STATE_LABELS,
                 charts={r.code: Markup(r.chart) for r in rounds})  # chart.py escapes its text
 

@@ -5,6 +5,7 @@ the round's form spec, makes the next request read the board again."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session
 from baocao.config.context import App
 from baocao.intake.review import reopen
 from baocao.registry.forms import spec_path
+from baocao.rules.status import RoundStatus
+from baocao.web import queries
 from baocao.web.board_cache import BoardCache
 from devtools.testbed import make_app, seed_units
 from store.models import Problem, RegistryVersion, SupersededRow, Unit
@@ -205,3 +208,32 @@ def test_every_write_to_what_rounds_received_moves_the_counter(
         raise RuntimeError("rolled back")
     assert counters(app)[1] == seen
     app.engine.dispose()
+
+
+def on_time_count(html: str) -> int:
+    found = re.search(r'trang_thai=on_time">[^<]*</a></th><td>(\d+)</td>', html)
+    assert found is not None
+    return int(found.group(1))
+
+
+def test_the_rounds_page_counts_each_round_once_per_change(
+    web_ctx: App, signed_in: Callable[..., WebClient], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A year of rounds on one page: each round's status is computed once, then again only
+    after something changed."""
+    _, last = late_round(web_ctx)
+    client = signed_in("xem")
+    assert on_time_count(client.get("/").text) == 0
+    computed: list[str] = []
+    real = queries.round_status
+
+    def watched(session: Session, code: str) -> RoundStatus:
+        computed.append(code)
+        return real(session, code)
+
+    monkeypatch.setattr(queries, "round_status", watched)
+    client.get("/")
+    assert computed == []  # nothing new: the counts of the first visit
+    Mailer(web_ctx).report(COMMUNES[0], at(last - timedelta(days=1)))
+    assert on_time_count(client.get("/").text) == 1
+    assert computed == [ROUND]
