@@ -634,9 +634,11 @@ class LoginAttempt(Base):
 
 
 class RegistryVersion(Base):
-    """One row whose `version` goes up with every write to units, their addresses and aliases,
-    rounds and their targets, so a long-running poller reuses its snapshot of them until one
-    changes (baocao.registry.snapshots.SnapshotCache).
+    """One row of change counters. `version` goes up with every write to units, their addresses
+    and aliases, rounds and their targets, so a long-running poller reuses its snapshot of them
+    until one changes (baocao.registry.snapshots.SnapshotCache); `submissions` with every write
+    to what the rounds received, so the staff board reuses a built board
+    (baocao.web.board_cache). Both on one row: a transaction that moves both takes one lock.
 
     Bumped by database triggers (migration 0011), not by the code that writes: a writer added
     later, a bulk UPDATE or another process cannot forget it.
@@ -646,6 +648,5 @@ class RegistryVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    # Writes to submissions, attachments, form values, problems and superseded rows (migration
-    # 0012): the staff board reuses a loaded round while both counters stand still.
+    # Writes to submissions, attachments, form values, problems and superseded rows (0012).
     submissions: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
