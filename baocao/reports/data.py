@@ -292,40 +292,43 @@ def latest_figures(
         figure = to_decimal(raw)
         return None if figure is None else shown(figure)
 
-    values = [
-        (value_sub, indicator, convert(raw) if raw is not None else None)
-        for value_sub, indicator, raw, text in _rows(session,
-            select(Submission.id, FormValue.indicator, number, FormValue.text)
-            .join(Submission, Submission.id == FormValue.submission_id)
-            .where(
-                Submission.round_id == facts.round.id,
-                counting(),
-                FormValue.form_code == spec.code,
-                FormValue.number.is_not(None) | FormValue.text.is_not(None),
-            )
-            .order_by(FormValue.attachment_id, FormValue.id)
+    # One pass groups the values by submission (one version of one unit), in file order.
+    by_sub: dict[int, list[tuple[str, Any]]] = defaultdict(list)
+    for value_sub, indicator, raw, text in _rows(session,
+        select(Submission.id, FormValue.indicator, number, FormValue.text)
+        .join(Submission, Submission.id == FormValue.submission_id)
+        .where(
+            Submission.round_id == facts.round.id,
+            counting(),
+            FormValue.form_code == spec.code,
+            FormValue.number.is_not(None) | FormValue.text.is_not(None),
         )
-        if raw is not None or (text or "").strip().lower() == "x"
-    ]
-    with_form: dict[int, int] = {}  # unit id -> latest version that has the form
-    for value_sub, _, _ in values:
-        uid, version = sub_unit[value_sub], sub_version[value_sub]
-        if version > with_form.get(uid, 0):
-            with_form[uid] = version
-    figures: dict[int, dict[str, _T]] = defaultdict(dict)
-    not_applicable: dict[int, set[str]] = defaultdict(set)
-    for value_sub, indicator, figure in values:
+        .order_by(FormValue.attachment_id, FormValue.id)
+    ):
+        if raw is not None or (text or "").strip().lower() == "x":
+            by_sub[value_sub].append((indicator, raw))
+    chosen: dict[int, int] = {}  # unit id -> its latest submission that has the form
+    for value_sub in by_sub:
         uid = sub_unit[value_sub]
-        if sub_version[value_sub] != with_form[uid]:
-            continue
-        unit_figures, unit_na = figures[uid], not_applicable[uid]
-        if indicator in unit_figures or indicator in unit_na:
-            continue
-        if figure is not None:
-            unit_figures[indicator] = figure
-        else:
-            unit_na.add(indicator)
-    return dict(figures), dict(not_applicable)
+        held = chosen.get(uid)
+        if held is None or sub_version[value_sub] > sub_version[held]:
+            chosen[uid] = value_sub
+    figures: dict[int, dict[str, _T]] = {}
+    not_applicable: dict[int, set[str]] = {}
+    for uid, value_sub in chosen.items():
+        unit_figures: dict[str, _T] = {}
+        unit_na: set[str] = set()
+        for indicator, raw in by_sub[value_sub]:
+            if indicator in unit_figures or indicator in unit_na:
+                continue
+            figure = convert(raw) if raw is not None else None
+            if figure is not None:
+                unit_figures[indicator] = figure
+            else:
+                unit_na.add(indicator)
+        figures[uid] = unit_figures
+        not_applicable[uid] = unit_na
+    return figures, not_applicable
 
 
 def load_summary_data(
