@@ -6,7 +6,6 @@ extension is only a hint; but a program named .docx must not be treated as a rep
 
 from __future__ import annotations
 
-import io
 import zipfile
 import zlib
 
@@ -17,6 +16,7 @@ from parsers.safety import (
     cfb_stream_names,
     check_cfb,
     has_macros,
+    open_zip,
     zip_infos,
 )
 from parsers.types import FileProblem, extension, make_problem
@@ -110,7 +110,7 @@ def _odf_kind(
 def _head_of_member(data: bytes, name: str, limit: int = 256 * 1024) -> bytes:
     """At most `limit` inflated bytes of one member; b"" when it cannot be read."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(name) as part:
+        with open_zip(data).open(name) as part:
             return part.read(limit)
     except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError, EOFError, zlib.error):
         return b""

@@ -12,10 +12,11 @@ process with a timeout and memory limit; that lives in the service, not here.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "check_cfb",
     "check_zip",
     "has_macros",
+    "open_zip",
     "parse_xml",
     "safe_iterparse",
     "xml_parser",
@@ -88,12 +90,29 @@ def _eocd_precheck(data: bytes, filename: str, limits: Limits) -> None:
         raise UnsafeFileError(make_problem("zip-bomb", filename, "danh mục nén quá lớn"))
 
 
+# The last zip opened, by the identity of its bytes (kept alive here, so never mistaken for
+# another): one file is opened by the kind check, the text pass, the letterhead and the form
+# readers in turn, and parsing its directory each time was ~20 % of reading a report.
+_last_zip: tuple[bytes, zipfile.ZipFile] | None = None
+
+
+def open_zip(data: bytes) -> zipfile.ZipFile:
+    """A ZipFile over `data`, its directory parsed once for the same bytes object; raises as
+    `zipfile.ZipFile` does. Shared: read members with `open`/`read`, never close it."""
+    global _last_zip
+    last = _last_zip
+    if last is not None and last[0] is data:
+        return last[1]
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    _last_zip = (data, zf)
+    return zf
+
+
 def zip_infos(data: bytes, filename: str, limits: Limits) -> list[zipfile.ZipInfo]:
     """The zip's directory, or UnsafeFileError ("corrupt", "zip-bomb"). Reads no member."""
     _eocd_precheck(data, filename, limits)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            return zf.infolist()
+        return list(open_zip(data).infolist())
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
         raise UnsafeFileError(make_problem("corrupt", filename)) from exc
 
@@ -186,11 +205,34 @@ class SafeZip:
         """Raises UnsafeFileError when the directory breaks a limit or the zip is unreadable."""
         infos = zip_infos(data, filename, limits)
         _check_infos(infos, filename, limits)
-        self._zf = zipfile.ZipFile(io.BytesIO(data))
+        self._zf = open_zip(data)
+        self.data = data
         self.filename = filename
         self.limits = limits
         self.names = frozenset(info.filename for info in infos)
         self._budget = limits.max_total_bytes
+        self._sizes: list[tuple[int, int | None]] | None = None  # while `recording`
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[tuple[int, int | None]]]:
+        """The (size, max_bytes) of each member read whole meanwhile, for `replay`."""
+        sizes: list[tuple[int, int | None]] = []
+        self._sizes = sizes
+        try:
+            yield sizes
+        finally:
+            self._sizes = None
+
+    def replay(self, reads: Sequence[tuple[int, int | None]]) -> None:
+        """Charge reads of this same file's members done by another SafeZip (a result read
+        from them is reused), with the caps `read` applies: the same outcome as reading."""
+        for size, max_bytes in reads:
+            cap = min(self.limits.max_member_bytes, self._budget)
+            if max_bytes is not None:
+                cap = min(cap, max_bytes)
+            if size > cap:
+                raise UnsafeFileError(self._cap_problem())
+            self._budget -= size
 
     def _cap_problem(self) -> FileProblem:
         return make_problem("zip-bomb", self.filename, "dung lượng giải nén vượt khai báo")
@@ -207,6 +249,8 @@ class SafeZip:
                 if len(out) > cap:
                     raise UnsafeFileError(self._cap_problem())
         self._budget -= len(out)
+        if self._sizes is not None:
+            self._sizes.append((len(out), max_bytes))
         return bytes(out)
 
     def read_xml(self, name: str) -> bytes:
@@ -232,7 +276,7 @@ class SafeZip:
         self._budget -= reader.count
 
     def close(self) -> None:
-        self._zf.close()
+        """Nothing to release: the ZipFile is shared (open_zip) and holds only `data`."""
 
 
 def xml_parser() -> etree.XMLParser:

@@ -17,7 +17,7 @@ from typing import Any
 
 from parsers.legacy import convert_by_font, encoding_of_font
 from parsers.ooxml import MC_FALLBACK, W_NS, local_name, main_part, relationships, tags
-from parsers.safety import SafeZip, UnsafeFileError, parse_xml, safe_iterparse
+from parsers.safety import Limits, SafeZip, UnsafeFileError, parse_xml, safe_iterparse
 
 __all__ = ["word_events"]
 
@@ -75,11 +75,27 @@ _NO_STYLES = _Styles({})
 _STYLES: weakref.WeakKeyDictionary[SafeZip, _Styles] = weakref.WeakKeyDictionary()
 
 
+# The styles of the last file read, by the identity of its bytes (kept alive here): the text
+# pass, the letterhead and the form readers each open the same .docx, and reading its styles
+# part (often 30-100 KB) was a third of each of their costs. The reads it took are replayed on
+# the next zip (SafeZip.replay), so each reader's caps are charged exactly as before.
+_last: tuple[bytes, Limits, _Styles, tuple[tuple[int, int | None], ...]] | None = None
+
+
 def _styles(z: SafeZip) -> _Styles:
-    """The document's styles, read once per open zip (every part's walk needs them)."""
+    """The document's styles, read once per file (every part's walk needs them)."""
+    global _last
     found = _STYLES.get(z)
     if found is None:
-        found = _STYLES[z] = _read_styles(z)
+        last = _last
+        if last is not None and last[0] is z.data and last[1] == z.limits:
+            z.replay(last[3])
+            found = last[2]
+        else:
+            with z.recording() as reads:
+                found = _read_styles(z)
+            _last = (z.data, z.limits, found, tuple(reads))
+        _STYLES[z] = found
     return found
 
 
