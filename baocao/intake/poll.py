@@ -2,9 +2,9 @@
 
 The order is the guarantee "nothing lost, nothing twice":
 1. the raw message is archived (fsync'd) before anything else can fail;
-2. its files and forms are read in sandboxed workers (prepare, workers), with no transaction
-   open; the next few messages are archived and their files handed to the workers while
-   this one is recorded (`_Ahead`), so parsing and recording use both cores;
+2. its MIME structure, files and forms are read in sandboxed workers (prepare, workers), with
+   no transaction open; the next few messages are archived, parsed and their files handed to
+   the workers while this one is recorded (`_Ahead`), so parsing and recording use both cores;
 3. the message row, its attachments, problems, submission, the acknowledgement in the outbox,
    the post-action it owes and the mailbox cursor are committed in ONE short transaction, so a
    crash leaves either all or nothing;
@@ -33,8 +33,17 @@ from sqlalchemy.orm import Session
 from baocao.config.context import App
 from baocao.intake import post_actions
 from baocao.intake.heartbeat import LeaseKeeper, LeaseLost
-from baocao.intake.prepare import Started, prepare, read_pieces, start
+from baocao.intake.prepare import (
+    FormSpecs,
+    Started,
+    opened_envelope,
+    prepare,
+    read_envelope,
+    read_pieces,
+    start,
+)
 from baocao.intake.record import record_decision, set_outcome
+from baocao.intake.sandbox import Outcome as SandboxOutcome
 from baocao.intake.workers import ParsePool
 from baocao.outbound.bounces import record_bounce
 from baocao.outbound.notices import queue_notice_digest
@@ -220,14 +229,33 @@ def _poll(
 
 
 @dataclass(frozen=True)
+class Opened:
+    """A message's envelope and content key as a parse worker read them, and its files handed
+    to the workers."""
+
+    envelope: Envelope
+    content: str
+    started: Started
+
+
+@dataclass(frozen=True)
 class Early:
     """A message read ahead: being archived, its envelope parsed, its files handed to the
     workers. `archived` is the archive's put (its sha256), done by a thread of its own so the
-    fsyncs overlap the recording of the message before; awaited before anything is recorded."""
+    fsyncs overlap the recording of the message before; awaited before anything is recorded.
+    `opened`: the MIME parse, done by a worker (the parent's core records), then the files
+    started from that worker's thread; it fails when any of that did, and the message is
+    then parsed in its turn, as without reading ahead."""
 
     archived: Future[str]
-    envelope: Envelope
-    started: Started
+    opened: Future[Opened]
+
+    def result(self) -> Opened | None:
+        try:
+            return self.opened.result()
+        except Exception:
+            log.debug("Đọc trước thư không được; đọc lại khi tới lượt", exc_info=True)
+            return None
 
 
 class _Ahead:
@@ -243,6 +271,7 @@ class _Ahead:
                  pool: ParsePool) -> None:
         self.app, self.fetched, self.snapshot, self.pool = app, fetched, snapshot, pool
         self.window: deque[tuple[FetchedMessage, Early | None]] = deque()
+        self.form_specs = FormSpecs()  # loaded once for the poll's messages
         self.bytes = 0
         self.archiver = ThreadPoolExecutor(1, thread_name_prefix="baocao-archive")
 
@@ -273,18 +302,38 @@ class _Ahead:
 
     def _early(self, fetched: FetchedMessage) -> Early | None:
         app = self.app
-        archived = self.archiver.submit(app.archive.put, fetched.raw, ".eml")
+        raw = fetched.raw
+        archived = self.archiver.submit(app.archive.put, raw, ".eml")
+        opened: Future[Opened] = Future()
+        if len(raw) > app.settings.intake.max_message_bytes:
+            opened.set_exception(ValueError("too big to send to a worker: parsed in its turn"))
+            return Early(archived, opened)
+
+        def parsed(job: Future[SandboxOutcome]) -> None:
+            """In the worker's slot thread: the envelope is in, so its files can start."""
+            try:
+                outcome = job.result()
+                if outcome.status != "ok":
+                    raise ValueError(f"envelope: {outcome.status} {outcome.detail}")
+                values, content = outcome.value
+                envelope = opened_envelope(values)
+                started = start(app, raw, envelope, self.snapshot, self.pool, self.archiver,
+                                self.form_specs)
+                opened.set_result(Opened(envelope, content, started))
+            except BaseException as exc:
+                opened.set_exception(exc)
+
         try:
-            envelope = parse_envelope(
-                fetched.raw, fetched.internaldate, own_domain=app.settings.message_id_domain
-            )
-            started = start(app, fetched.raw, envelope, self.snapshot, self.pool)
+            job = self.pool.submit(read_envelope, raw, fetched.internaldate,
+                                   app.settings.message_id_domain,
+                                   seconds=app.settings.intake.parse_timeout)
         except Exception:
             log.debug("Đọc trước thư UID %s không được; đọc lại khi tới lượt", fetched.uid,
                       exc_info=True)
             archived.cancel()
             return None
-        return Early(archived, envelope, started)
+        job.add_done_callback(parsed)
+        return Early(archived, opened)
 
 
 @dataclass(frozen=True)
@@ -317,15 +366,20 @@ def process_message(
     whose post-action it settles: the poll does the post-action on this copy too. `early`:
     the message already archived and its files started by the poll's read-ahead.
     """
+    opened: Opened | None = None
     if early is not None:  # archived before anything is recorded, or the error raised here
-        sha256, envelope = early.archived.result(), early.envelope
+        sha256 = early.archived.result()
+        opened = early.result()
     else:
         sha256 = app.archive.put(fetched.raw, ".eml")  # before anything can fail
+    if opened is not None:
+        envelope, content = opened.envelope, opened.content
+    else:
         envelope = parse_envelope(
             fetched.raw, fetched.internaldate, own_domain=app.settings.message_id_domain
         )
+        content = content_key(envelope)
     key = _dedup_key(envelope, sha256)
-    content = content_key(envelope)
     notes: tuple[ProblemNote, ...] = ()
     with app.sessions() as session:
         known = _already_recorded(session, mailbox, uidvalidity, fetched.uid, key)
@@ -339,8 +393,8 @@ def process_message(
             ),)
             known = _already_recorded(session, mailbox, uidvalidity, fetched.uid, key)
     if known is not None:
-        if early is not None:
-            early.started.cancel()
+        if opened is not None:
+            opened.started.cancel()
         if not known.same_uid and on_copy is not None:
             # The original's action is settled by this copy only when its own UID is void.
             on_copy([known.row] if known.uidvalidity != uidvalidity else [])
@@ -349,7 +403,7 @@ def process_message(
         return None
     try:
         return _record(app, mailbox, uidvalidity, fetched, envelope, sha256, key, content,
-                       snapshot, notes, early.started if early is not None else None)
+                       snapshot, notes, opened.started if opened is not None else None)
     except INFRASTRUCTURE:
         # The disk or the database failed, not this message: record nothing, keep the cursor,
         # so the next poll reads the same message again.

@@ -13,9 +13,11 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any
 
 from baocao.config.context import App
 from baocao.intake.sandbox import Limits as SandboxLimits
@@ -24,6 +26,7 @@ from baocao.intake.sandbox import run_limited
 from baocao.intake.workers import ParsePool
 from baocao.registry.forms import load_form_spec
 from baocao.registry.snapshots import Snapshot
+from baocao.rules.dedup import content_key
 from baocao.rules.intake import (
     Decision,
     FileReport,
@@ -38,9 +41,8 @@ from baocao.rules.sender import Thresholds
 from baocao.rules.values import identify_unit
 from mailer.addresses import address_key
 from mailer.authresults import forgery_reason, read_auth_results
-from mailer.dkimcheck import forgery_reason_from_dkim, verify_dkim
 from mailer.forward import Forward, document_links, is_document_link, unwrap_forward
-from mailer.message import Envelope
+from mailer.message import Envelope, parse_envelope
 from mailer.parts import AttachmentPart
 from parsers.detect import detect_kind
 from parsers.forms import FormResult, FormSpec, FormSpecError, read_form
@@ -91,6 +93,28 @@ class Budget:
 Forms = dict[int, dict[str, FormResult]]  # file index -> form spec name -> what it holds
 
 
+class FormSpecs:
+    """The form specs one poll uses, each loaded once for all its messages: load_form_spec
+    checks the spec's file (~10 filesystem calls) and was called ~4 times a message. A spec
+    edited during a poll is read by the next one, as a round edited meanwhile is."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, FormSpec | FormSpecError] = {}
+
+    def __call__(self, name: str) -> FormSpec:
+        """load_form_spec(name), or the FormSpecError it raised."""
+        found = self._known.get(name)
+        if found is None:
+            try:
+                found = load_form_spec(name)
+            except FormSpecError as exc:
+                found = exc
+            self._known[name] = found
+        if isinstance(found, FormSpecError):
+            raise FormSpecError(*found.args)
+        return found
+
+
 @dataclass
 class Started:
     """A message's files handed to the sandbox, each read once for its text and every form an
@@ -102,6 +126,9 @@ class Started:
     budget: Budget
     specs: tuple[str, ...]
     jobs: list[Future[SandboxOutcome] | None] = field(default_factory=list)
+    form_specs: FormSpecs = field(default_factory=FormSpecs)
+    # Each file's copy in the archive (its sha256), when stored by the caller's thread.
+    stored: list[Future[str]] = field(default_factory=list)
 
     def cancel(self) -> None:
         """A message met as a duplicate: the reads not yet begun are dropped."""
@@ -110,33 +137,57 @@ class Started:
                 job.cancel()
 
 
-def _form_specs(snapshot: Snapshot) -> tuple[tuple[str, ...], tuple[FormSpec, ...]]:
+def _form_specs(snapshot: Snapshot, form_specs: FormSpecs
+                ) -> tuple[tuple[str, ...], tuple[FormSpec, ...]]:
     """The forms of the snapshot's rounds (names, specs), those that load; the others are
     reported by read_forms."""
     names: list[str] = []
     specs: list[FormSpec] = []
     for name in sorted({r.form_spec for r in snapshot.rounds if r.form_spec}):
         try:
-            specs.append(load_form_spec(name))
+            specs.append(form_specs(name))
         except FormSpecError:
             continue
         names.append(name)
     return tuple(names), tuple(specs)
 
 
+def read_envelope(raw: bytes, received_at: datetime, own_domain: str | None
+                  ) -> tuple[dict[str, Any], str]:
+    """In a parse worker: the MIME parse (parse_envelope) and the content key, ~30 % of the
+    recording parent's main thread per message when it did them itself. The Envelope travels
+    as its fields (its headers as a dict: a mapping proxy does not pickle); `opened_envelope`
+    rebuilds it."""
+    envelope = parse_envelope(raw, received_at, own_domain=own_domain)
+    values = {f.name: getattr(envelope, f.name) for f in fields(envelope)}
+    values["headers"] = dict(envelope.headers)
+    return values, content_key(envelope)
+
+
+def opened_envelope(values: dict[str, Any]) -> Envelope:
+    return Envelope(**{**values, "headers": MappingProxyType(values["headers"])})
+
+
 def start(
-    app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot, pool: ParsePool | None = None
+    app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot, pool: ParsePool | None = None,
+    store: Executor | None = None, form_specs: FormSpecs | None = None,
 ) -> Started:
     """Unwrap a forward and hand each file to the sandbox: to `pool`'s workers, which read while
-    the caller goes on, or (no pool) each in a sandboxed child of its own, right here."""
+    the caller goes on, or (no pool) each in a sandboxed child of its own, right here.
+    `store`: the thread that puts each file's copy in the archive (else `prepare` does);
+    `form_specs`: the poll's, shared by its messages."""
     intake = app.settings.intake
     too_big = len(raw) > intake.max_message_bytes
     forward = unwrap_forward(envelope) if not too_big else None
     parts = forward.files if forward else envelope.attachments
     budget = Budget(intake.message_budget)
-    names, specs = _form_specs(snapshot)
-    started = Started(parts, forward, too_big, budget, names)
+    form_specs = form_specs or FormSpecs()
+    names, specs = _form_specs(snapshot, form_specs)
+    started = Started(parts, forward, too_big, budget, names, form_specs=form_specs)
     limits = Limits(max_file_bytes=intake.max_attachment_bytes)
+    if store is not None:
+        started.stored = [store.submit(app.archive.put, part.data, ".bin", durable=False)
+                          for part in parts]
     for part in parts:
         args = (part.filename, part.data, limits, specs)
         if too_big:
@@ -176,7 +227,9 @@ def _file_reports(app: App, started: Started, forms: bool) -> tuple[list[FileRep
     known: Forms = {}
     hashes = []
     for index, (part, job) in enumerate(zip(parts, started.jobs, strict=True)):
-        hashes.append(app.archive.put(part.data, ".bin", durable=False))  # the .eml is durable
+        # The .eml is durable; these copies can be rebuilt from it.
+        hashes.append(started.stored[index].result() if started.stored
+                      else app.archive.put(part.data, ".bin", durable=False))
         if job is None:  # too_big
             kind, _ = detect_kind(part.filename, part.data[:4096])
             readings.append(Reading(ParsedFile(
@@ -294,6 +347,7 @@ def _sandbox_problem(outcome: SandboxOutcome, filename: str, app: App) -> FilePr
 def read_forms(
     app: App, decision: Decision, files: Sequence[FileReport], budget: Budget,
     known: Mapping[int, Mapping[str, FormResult]] | None = None,
+    form_specs: Callable[[str], FormSpec] = load_form_spec,
 ) -> tuple[Decision, list[FormReading]]:
     """Once the round is known, read its data form from every Word/Excel file of that round,
     native or converted from a legacy format (`FileReport.readable`). `known`: the forms the
@@ -303,7 +357,7 @@ def read_forms(
     if not decision.is_submission or decision.round is None or not decision.round.form_spec:
         return decision, []
     try:
-        spec = load_form_spec(decision.round.form_spec)
+        spec = form_specs(decision.round.form_spec)
     except FormSpecError as exc:
         log.error("Biểu mẫu của đợt %s không dùng được: %s", decision.round.code, exc)
         note = ProblemNote("form-spec-error", f"Biểu mẫu của đợt không dùng được: {exc}")
@@ -349,6 +403,7 @@ class Prepared:
     forward: Forward | None
     budget: Budget
     forms: Forms = field(default_factory=dict)  # read with the files (read_forms' `known`)
+    form_specs: FormSpecs = field(default_factory=FormSpecs)
 
 
 def prepare(
@@ -382,7 +437,7 @@ def prepare(
         own_domain=app.settings.message_id_domain,
         date_skew=timedelta(hours=trust.date_skew_hours),
     )
-    return Prepared(envelope, files, intake, forward, started.budget, forms)
+    return Prepared(envelope, files, intake, forward, started.budget, forms, started.form_specs)
 
 
 def forgery(app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot) -> str | None:
@@ -395,6 +450,9 @@ def forgery(app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot) -> str
         if reason is not None:
             return reason
     if trust.dkim == "verify" and identify_unit(envelope.sender, snapshot.units) is not None:
+        # dkimpy and DNS cost ~50 ms of every poll's start-up; only verification needs them.
+        from mailer.dkimcheck import forgery_reason_from_dkim, verify_dkim
+
         verdict = verify_dkim(raw, envelope.sender, app.dns_lookup)
         return forgery_reason_from_dkim(verdict, envelope.sender)
     return None
@@ -403,5 +461,6 @@ def forgery(app: App, raw: bytes, envelope: Envelope, snapshot: Snapshot) -> str
 def read_pieces(app: App, decision: Decision, prepared: Prepared) -> list[Piece]:
     """One piece per round the mail answers (a bundle has several), each with its forms read
     within what is left of the message's budget."""
-    return [read_forms(app, piece, prepared.files, prepared.budget, prepared.forms)
+    return [read_forms(app, piece, prepared.files, prepared.budget, prepared.forms,
+                       prepared.form_specs)
             for piece in split(decision)]

@@ -7,7 +7,7 @@ verdict (quarantine); it only writes: everything it needs was read beforehand (p
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -35,6 +35,7 @@ from baocao.rules.intake import (
 from baocao.rules.values import identify_unit
 from mailer.addresses import address_key
 from parsers.admin import AdminMeta
+from parsers.forms import FormSpec
 from store.models import Attachment, FormValue, InboundMessage, Problem, Submission
 
 NOTICE_TITLES: dict[Hold | None, str] = {
@@ -58,10 +59,11 @@ def record_decision(
     # rather than inserted and then updated.
     submissions = [_submission(session, message, piece) if piece.is_submission else None
                    for piece, _ in pieces]
-    attachments = _attachments(session, message, files, pieces, submissions)
+    specs = prepared.form_specs
+    attachments = _attachments(session, message, files, pieces, submissions, specs)
     queued = 0
     for (piece, readings), submission in zip(pieces, submissions, strict=True):
-        _form_values(session, submission, attachments, readings, piece)
+        _form_values(session, submission, attachments, readings, piece, specs)
         _problems(session, message, submission, attachments, piece, app)
         queued += _acknowledge(session, app, message, prepared, piece, submission)
     if decision.notice is not None:
@@ -161,6 +163,7 @@ def _submission(session: Session, message: InboundMessage, decision: Decision) -
 def _attachments(
     session: Session, message: InboundMessage, files: Sequence[FileReport],
     pieces: Sequence[Piece], submissions: Sequence[Submission | None],
+    form_specs: Callable[[str], FormSpec] = load_form_spec,
 ) -> list[Attachment]:
     """The file rows, each with the submission whose piece holds it and the code of the form
     read in it (a later piece wins, as when they were set one piece at a time)."""
@@ -170,7 +173,7 @@ def _attachments(
         if submission is not None:
             submission_ids.update((i, submission.id) for i in range(len(files)) if piece.holds(i))
         if piece.round is not None and readings:
-            code = load_form_spec(piece.round.form_spec or "").code
+            code = form_specs(piece.round.form_spec or "").code
             form_codes.update((reading.file_index, code) for reading in readings)
     rows = []
     for index, f in enumerate(files):
@@ -227,10 +230,11 @@ def link_same_documents(rows: Sequence[Attachment]) -> None:
 def _form_values(
     session: Session, submission: Submission | None, attachments: Sequence[Attachment],
     readings: Sequence[FormReading], decision: Decision,
+    form_specs: Callable[[str], FormSpec] = load_form_spec,
 ) -> None:
     if decision.round is None or not readings:
         return
-    spec = load_form_spec(decision.round.form_spec or "")
+    spec = form_specs(decision.round.form_spec or "")
     rows: list[dict[str, Any]] = []
     for reading in readings:
         attachment = attachments[reading.file_index]  # its form_code set by _attachments
