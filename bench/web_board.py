@@ -57,7 +57,7 @@ from baocao.config.context import App
 from baocao.reports.data import load_summary_data
 from baocao.web.app import create_app
 from baocao.web.auth import SESSION_COOKIE, Role, create_user, open_session
-from baocao.web.board_html import rows_html
+from baocao.web.board_cache import loaded
 from baocao.web.pages.board import board_page
 from baocao.web.pages.rounds import rounds_page as rounds_handler
 from baocao.web.queries import STATE_LABELS, Board, filter_rows, load_board
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
 
         def render() -> str:
             rows = filter_rows(board.rows)
-            body = rows_html(rows, [i.code for i in board.indicators])
+            body = loaded(board).body(rows)
             return template.render(
                 board=board, shown=len(rows), body=body, states=STATE_LABELS, state="",
                 kind="", query="", user=None, csrf_token="", path="/dot/x")
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
         ("  part: load_board (queries + rows)", t_load, t_load / t_bare, ""),
         ("    of which load_summary_data (as baocao summary)", t_summary, t_summary / t_bare,
          "8 queries"),
-        ("  part: rows_html + board.html", t_render, t_render / t_bare, ""),
+        ("  part: row HTML + board.html", t_render, t_render / t_bare, ""),
         ("background: the watcher's rebuild (load + row HTML)", t_rebuild, t_rebuild / t_bare,
          "off the request path"),
         ("context: whole site via TestClient (signed in)", t_full, t_full / t_bare, ""),

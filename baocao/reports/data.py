@@ -307,6 +307,16 @@ def latest_figures(
     ):
         if raw is not None or (text or "").strip().lower() == "x":
             by_sub[value_sub].append((indicator, raw))
+    return pick_latest_figures(by_sub, sub_unit, sub_version, convert)
+
+
+def pick_latest_figures(
+    by_sub: Mapping[int, Sequence[tuple[str, Any]]], sub_unit: Mapping[int, int],
+    sub_version: Mapping[int, int], convert: Callable[[Any], _T | None],
+) -> tuple[dict[int, dict[str, _T]], dict[int, set[str]]]:
+    """The rule of `latest_figures` on plain data: per unit, the values (indicator, raw figure
+    or None for "x") of its latest submission that has any, the first of an indicator winning;
+    `convert` turns a raw figure into what is shown (None: not a figure)."""
     chosen: dict[int, int] = {}  # unit id -> its latest submission that has the form
     for value_sub in by_sub:
         uid = sub_unit[value_sub]

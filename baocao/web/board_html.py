@@ -47,7 +47,3 @@ def row_html(r: BoardRow, codes: Sequence[str]) -> str:
         f"{figures}<td>{problems}</td></tr>\n"
     )
 
-
-def rows_html(rows: Sequence[BoardRow], codes: Sequence[str]) -> Markup:
-    """The table body for `rows` (a bench builds it without the site's cache)."""
-    return Markup("".join(row_html(r, codes) for r in rows))  # every value is escaped
