@@ -26,8 +26,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, and_, bindparam, case, desc, or_, select, update
 from sqlalchemy.orm import Session
 
 from baocao.config.context import App
@@ -56,6 +57,7 @@ from store import lease
 from store.db import UNAVAILABLE
 from store.errors import ArchiveError
 from store.models import InboundMessage, MailboxState
+from store.rows import insert_row
 from store.workers import is_dead, task_id, worker_id
 
 log = logging.getLogger(__name__)
@@ -445,8 +447,7 @@ def _record(
                                Outcome.FAILED, None, None)
         message.content_key = content
         set_outcome(message, prepared, decision, pieces)  # one INSERT, no UPDATE after it
-        session.add(message)
-        session.flush()
+        insert_row(session, message)
         acknowledged = record_decision(session, app, message, prepared, decision, pieces)
         if envelope.automatic == "bounce":
             record_bounce(session, fetched.raw, app.clock())
@@ -479,22 +480,30 @@ class Known:
     content_key: str | None
 
 
+_AT_UID = and_(
+    InboundMessage.mailbox == bindparam("mailbox"),
+    InboundMessage.uidvalidity == bindparam("uidvalidity"),
+    InboundMessage.uid == bindparam("uid"),
+)
+# Built once, one query for both questions: every message asks them.
+_KNOWN = (
+    select(InboundMessage.id, InboundMessage.uidvalidity, InboundMessage.sha256,
+           InboundMessage.content_key, _AT_UID.label("same_uid"))
+    .where(or_(_AT_UID, InboundMessage.dedup_key == bindparam("key")))
+    .order_by(desc("same_uid"))  # this very message first
+    .limit(1)
+)
+
+
 def _already_recorded(
     session: Session, mailbox: str, uidvalidity: int, uid: int, key: str
 ) -> Known | None:
-    columns = (InboundMessage.id, InboundMessage.uidvalidity, InboundMessage.sha256,
-               InboundMessage.content_key)
-    at_uid = session.execute(select(*columns).where(
-        InboundMessage.mailbox == mailbox,
-        InboundMessage.uidvalidity == uidvalidity,
-        InboundMessage.uid == uid,
-    )).first()
-    if at_uid is not None:
-        return Known(at_uid[0], at_uid[1], True, at_uid[2], at_uid[3])  # this very message
-    by_key = session.execute(select(*columns).where(InboundMessage.dedup_key == key)).first()
-    if by_key is None:
+    found = session.connection().execute(
+        _KNOWN, {"mailbox": mailbox, "uidvalidity": uidvalidity, "uid": uid, "key": key}
+    ).first()
+    if found is None:
         return None
-    return Known(by_key[0], by_key[1], False, by_key[2], by_key[3])
+    return Known(found[0], found[1], bool(found[4]), found[2], found[3])
 
 
 def _same_mail(app: App, known: Known, content: str) -> bool:
@@ -509,7 +518,22 @@ def _same_mail(app: App, known: Known, content: str) -> bool:
     return stored == content
 
 
+_ADVANCE = (
+    update(MailboxState)
+    .where(MailboxState.mailbox == bindparam("box"),
+           MailboxState.uidvalidity == bindparam("validity"))
+    .values(next_uid=case((MailboxState.next_uid > bindparam("next"), MailboxState.next_uid),
+                          else_=bindparam("next")),
+            updated_at=bindparam("now"))
+)
+
+
 def _advance_cursor(session: Session, mailbox: str, uidvalidity: int, uid: int, app: App) -> None:
+    """Move the mailbox cursor past `uid`: one UPDATE in the usual case (same UIDVALIDITY)."""
+    moved = session.connection().execute(_ADVANCE, {"box": mailbox, "validity": uidvalidity,
+                                       "next": uid + 1, "now": app.clock()})
+    if cast(CursorResult[Any], moved).rowcount:
+        return
     state = session.scalar(select(MailboxState).where(MailboxState.mailbox == mailbox))
     if state is None:
         state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, next_uid=uid + 1,

@@ -10,9 +10,9 @@ import contextlib
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from baocao.config.context import App
@@ -37,6 +37,13 @@ from mailer.addresses import address_key
 from parsers.admin import AdminMeta
 from parsers.forms import FormSpec
 from store.models import Attachment, FormValue, InboundMessage, Problem, Submission
+from store.rows import insert_row
+
+_FORM_VALUES = cast(Table, FormValue.__table__)  # Core: the ORM's bulk path costs per row
+
+# A unit's versions so far in a round: the new submission is the next one.
+_VERSIONS = select(func.count(Submission.id)).where(
+    Submission.round_id == bindparam("round_id"), Submission.unit_id == bindparam("unit_id"))
 
 NOTICE_TITLES: dict[Hold | None, str] = {
     Hold.FORGERY: "Thư nghi giả mạo người gửi",
@@ -55,6 +62,9 @@ def record_decision(
     """
     files = prepared.files
     set_outcome(message, prepared, decision, pieces)
+    # The rows below are written with Core INSERTs (store.rows), which do not flush the ORM:
+    # what a review changed before (a superseded recording) must reach the database first.
+    session.flush()
     # Submissions first, so each file row is inserted with its submission and form code
     # rather than inserted and then updated.
     submissions = [_submission(session, message, piece) if piece.is_submission else None
@@ -132,18 +142,16 @@ def is_stranger(address: str, intake: IntakeInput) -> bool:
 
 def _problem(session: Session, app: App, message: InboundMessage,
              submission: Submission | None, code: str, text: str) -> None:
-    session.add(Problem(inbound_message_id=message.id,
-                        submission_id=submission.id if submission else None,
-                        code=code, text=text, created_at=app.clock()))
+    insert_row(session, Problem(inbound_message_id=message.id,
+                                submission_id=submission.id if submission else None,
+                                code=code, text=text, created_at=app.clock()))
 
 
 def _submission(session: Session, message: InboundMessage, decision: Decision) -> Submission:
     assert decision.round is not None and decision.unit is not None
     assert decision.timeliness is not None
-    previous = session.scalar(
-        select(func.count(Submission.id)).where(
-            Submission.round_id == decision.round.id, Submission.unit_id == decision.unit.id
-        )
+    previous = session.connection().scalar(
+        _VERSIONS, {"round_id": decision.round.id, "unit_id": decision.unit.id}
     ) or 0
     submission = Submission(
         round_id=decision.round.id,
@@ -155,8 +163,7 @@ def _submission(session: Session, message: InboundMessage, decision: Decision) -
         days_late=decision.timeliness.days_late,
         created_at=message.processed_at,
     )
-    session.add(submission)
-    session.flush()
+    insert_row(session, submission)
     return submission
 
 
@@ -193,10 +200,8 @@ def _attachments(
         row.digital_signer = "; ".join(f.signers)[:500] or None
         row.submission_id = submission_ids.get(index)
         row.form_code = form_codes.get(index)
-        session.add(row)
         rows.append(row)
-    session.flush()
-    link_same_documents(rows)
+    link_same_documents(rows, lambda row: insert_row(session, row))
     return rows
 
 
@@ -215,16 +220,17 @@ def _set_admin(row: Attachment, meta: AdminMeta) -> None:
         row.signer = " ".join(p for p in parts if p) or None
 
 
-def link_same_documents(rows: Sequence[Attachment]) -> None:
-    """A .docx and a .pdf with the same number and symbol are one document in two formats."""
-    by_key: dict[tuple[str, str], list[Attachment]] = {}
+def link_same_documents(rows: Sequence[Attachment], write: Callable[[Attachment], int]) -> None:
+    """A .docx and a .pdf with the same number and symbol are one document in two formats:
+    the later one points at the first. `write` inserts a row and gives its id; rows are
+    written in order, each with its link, so none is updated afterwards."""
+    first: dict[tuple[str, str], Attachment] = {}
     for row in rows:
         if row.doc_number and row.doc_symbol:
-            by_key.setdefault((row.doc_number, row.doc_symbol), []).append(row)
-    for group in by_key.values():
-        for row in group[1:]:
-            if row.kind != group[0].kind:
-                row.same_document_as_id = group[0].id
+            head = first.setdefault((row.doc_number, row.doc_symbol), row)
+            if head is not row and row.kind != head.kind:
+                row.same_document_as_id = head.id
+        write(row)
 
 
 def _form_values(
@@ -253,7 +259,7 @@ def _form_values(
     if rows:
         # One executemany in this transaction: as ORM objects each figure was an INSERT …
         # RETURNING of its own (~15 a form), for ids nothing here reads back.
-        session.execute(insert(FormValue), rows)
+        session.execute(insert(_FORM_VALUES), rows)
 
 
 def _without_nul(row: dict[str, Any]) -> dict[str, Any]:
@@ -270,7 +276,7 @@ def _problems(
     if decision.outcome == Outcome.QUARANTINED and decision.reason:
         notes.append(ProblemNote("quarantined", decision.reason))
     for note in notes:
-        session.add(Problem(
+        insert_row(session, Problem(
             inbound_message_id=message.id,
             submission_id=submission.id if submission else None,
             attachment_id=attachments[note.file_index].id if note.file_index is not None else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from baocao.config.context import App
@@ -33,16 +33,20 @@ def acknowledgement_key(message: InboundMessage, decision: Decision,
 
 
 def _first_on_time(session: Session, submission: Submission) -> bool:
-    earlier = session.scalar(
-        select(Submission.id).where(
-            Submission.round_id == submission.round_id,
-            Submission.unit_id == submission.unit_id,
-            Submission.version < submission.version,
-            Submission.on_time.is_(True),
-            counting(),  # a version withdrawn by a review (quarantine reopen) does not count
-        )
-    )
+    earlier = session.connection().scalar(_EARLIER_ON_TIME, {
+        "round": submission.round_id, "unit": submission.unit_id, "version": submission.version,
+    })
     return earlier is not None
+
+
+# Built once: it runs for every acknowledgement.
+_EARLIER_ON_TIME = select(Submission.id).where(
+    Submission.round_id == bindparam("round"),
+    Submission.unit_id == bindparam("unit"),
+    Submission.version < bindparam("version"),
+    Submission.on_time.is_(True),
+    counting(),  # a version withdrawn by a review (quarantine reopen) does not count
+).limit(1)
 
 
 # What a stranger is told about a file instead of its name (they chose the name).

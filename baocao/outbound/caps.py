@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from baocao.config.context import App
@@ -71,16 +71,29 @@ def over_cap(session: Session, unit_id: int, now: datetime, cap: int) -> bool:
     Runs for every incoming message, so it reads at most `cap` entries of the (unit, kind,
     day) index, however large the outbox or the unit's day has grown.
     """
-    counted = _counted_today(unit_id, now, CAPPED_KINDS).limit(max(cap, 0)).subquery()
-    return (session.scalar(select(func.count()).select_from(counted)) or 0) >= cap
+    start, end = day_bounds(local_day(now))
+    params = {"unit": unit_id, "start": start, "end": end, "cap": max(cap, 0)}
+    return (session.connection().scalar(_OVER_CAP, params) or 0) >= cap
+
+
+# Built once (as _counted_today with bound parameters): it runs for every incoming message.
+_OVER_CAP = select(func.count()).select_from(
+    select(Outbox.id).where(
+        Outbox.unit_id == bindparam("unit"),
+        Outbox.kind.in_(CAPPED_KINDS),
+        Outbox.created_at >= bindparam("start"),
+        Outbox.created_at < bindparam("end"),
+    ).limit(bindparam("cap")).subquery()
+)
 
 
 def to_strangers_last_hour(session: Session, now: datetime) -> int:
     """Mail queued in the last hour to addresses no unit registered (all of them together)."""
-    return session.scalar(
-        select(func.count(Outbox.id)).where(
-            Outbox.to_stranger.is_(True), Outbox.created_at > now - timedelta(hours=1))
-    ) or 0
+    return session.connection().scalar(_TO_STRANGERS, {"since": now - timedelta(hours=1)}) or 0
+
+
+_TO_STRANGERS = select(func.count(Outbox.id)).where(
+    Outbox.to_stranger.is_(True), Outbox.created_at > bindparam("since"))
 
 
 def cap_notice_key(unit_code: str, day: date) -> str:

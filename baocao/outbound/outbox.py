@@ -38,7 +38,6 @@ from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from baocao.config.context import App
@@ -53,6 +52,7 @@ from store.crashpoints import crashpoint
 from store.db import UNAVAILABLE
 from store.errors import StoreError
 from store.models import Outbox, StaffAction
+from store.rows import insert_row_unless_exists
 from store.workers import is_dead, worker_id
 
 log = logging.getLogger(__name__)
@@ -126,15 +126,14 @@ def enqueue(
 ) -> Enqueued:
     """Queue one mail in the caller's transaction, at most once per `key`.
 
-    The insert runs in a savepoint: when another process queues the same key between our
-    check and our flush, the unique constraint wins and the caller's transaction goes on.
+    One INSERT … ON CONFLICT DO NOTHING: when the key is there already (queued earlier, or by
+    another process at this very moment: its insert wins and ours waits for it, then does
+    nothing), the caller's transaction goes on and EXISTS says so.
     """
-    if key_exists(session, key):
-        return Enqueued(Queued.EXISTS)
     good, refused = recipients(to)
-    if refused:
-        log.warning("Thư %s: bỏ qua địa chỉ không gửi được: %s", key, "; ".join(refused))
     if not good:
+        if key_exists(session, key):
+            return Enqueued(Queued.EXISTS)
         return Enqueued(Queued.UNDELIVERABLE, "; ".join(refused) or "không có người nhận")
     row = Outbox(
         key=key,
@@ -156,13 +155,11 @@ def enqueue(
         next_attempt_at=now,
         created_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        log.info("Thư %s đã được một tiến trình khác xếp vào hộp thư đi.", key)
+    if insert_row_unless_exists(session, row) is None:
+        log.info("Thư %s đã có trong hộp thư đi.", key)
         return Enqueued(Queued.EXISTS)
+    if refused:
+        log.warning("Thư %s: bỏ qua địa chỉ không gửi được: %s", key, "; ".join(refused))
     return Enqueued(Queued.QUEUED)
 
 
