@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from baocao.rules.values import RoundInfo, UnitInfo
 from parsers.vntext import fold
@@ -80,6 +81,7 @@ def form_markers(title: str, code: str) -> tuple[str, ...]:
     return tuple(m for m in (fold(title), fold(code)) if m)
 
 
+@lru_cache(maxsize=256)
 def round_terms(round_: RoundInfo) -> Terms:
     title = fold(round_.title)
     words = [w for w in re.split(r"[^a-z0-9]+", title) if w]
@@ -100,13 +102,28 @@ def _period(padded: str) -> str | None:
     return None
 
 
+# Scoring runs once per open round over the same texts of one mail, and the same round titles
+# and unit names over every mail: folding them again each time was most of choosing a round.
+@lru_cache(maxsize=512)
+def _words(text: str) -> str:
+    """Folded words, space-separated and padded: " xa tan hung 2 "."""
+    return " " + " ".join(re.split(r"[^a-z0-9]+", fold(text))) + " "
+
+
+_folded = lru_cache(maxsize=512)(fold)
+
+
+@lru_cache(maxsize=4096)
+def _name_keys(name: str, short_name: str | None) -> tuple[str, ...]:
+    names = sorted(filter(None, (name, short_name)), key=len, reverse=True)
+    return tuple(key for key in (_words(n).strip() for n in names) if key)
+
+
 def _padded(text: str, unit: UnitInfo) -> str:
     """Folded text with the unit's own name removed: "Phòng Tài chính - Kế hoạch" is no plan."""
-    folded = " " + " ".join(re.split(r"[^a-z0-9]+", fold(text))) + " "
-    for name in sorted(filter(None, (unit.name, unit.short_name)), key=len, reverse=True):
-        key = " ".join(re.split(r"[^a-z0-9]+", fold(name))).strip()
-        if key:
-            folded = folded.replace(f" {key} ", " ")
+    folded = _words(text)
+    for key in _name_keys(unit.name, unit.short_name):
+        folded = folded.replace(f" {key} ", " ")
     return folded
 
 
@@ -133,10 +150,10 @@ def score(round_: RoundInfo, unit: UnitInfo, texts: Sequence[str], heads: Sequen
     terms = round_terms(round_)
     text = " ".join(_padded(t, unit) for t in texts)
     topic = sum(TOPIC for term in terms.topic if f" {term} " in text)
-    code = fold(round_.code)
-    if code and f" {' '.join(re.split(r'[^a-z0-9]+', code)).strip()} " in text:
+    code = _words(round_.code).strip()
+    if code and f" {code} " in text:
         topic += CODE
-    head = fold(" ".join(heads))
+    head = _folded(" ".join(heads))
     if any(marker in head for marker in terms.form):
         topic += FORM
     period = terms.period is not None and _period(text) == terms.period
