@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parsers.legacy import repair_lines
-from parsers.ooxml import MC_FALLBACK, W_NS, forget, local_name, main_part, relationships, tags
+from parsers.ooxml import MC_FALLBACK, W_NS, local_name, main_part, relationships, tags
 from parsers.safety import Limits, SafeZip
 from parsers.vntext import fold, nfc
-from parsers.word import word_events
+from parsers.word import Consumer, Flow, Walk, run
 
 __all__ = [
     "TYPE_CODES",
@@ -34,6 +34,7 @@ __all__ = [
     "DocDate",
     "DocNumber",
     "Signer",
+    "admin_flow",
     "parse_doc_date",
     "parse_doc_number",
     "read_admin_metadata",
@@ -232,13 +233,19 @@ class _Reader:
         self.next_id += 1
         return self.next_id
 
-    def read_part(self, part: str) -> None:
+    def read_part(self, part: str, shared: bool = False) -> Flow[None]:
+        yield Walk(self.z, part, _TAGS, self._lines(part), shared)
+
+    def _lines(self, part: str) -> Consumer:
         # Open paragraphs (a text box nests paragraphs in a paragraph): pieces of (text, bold).
         paras: list[list[tuple[str, bool]]] = []
         cells: list[tuple[int, int]] = []  # open cells: (table id, grid column)
         tables: list[tuple[int, int, list[int]]] = []  # open tables: id, first line, column
         boxes: list[int] = []  # open text boxes
-        for event, name, el in word_events(self.z, part, _TAGS):
+        done = False  # the element may be forgotten
+        while True:
+            event, name, el = yield done
+            done = False
             if event == "start":
                 if name == "p":
                     paras.append([])
@@ -272,7 +279,7 @@ class _Reader:
                 else:
                     region = (part, "body")
                 self._paragraph(el, pieces, region, tuple(cells))
-                forget(el)
+                done = True
             elif name == "tc":
                 if cells:
                     cells.pop()
@@ -284,11 +291,11 @@ class _Reader:
                     step = int(width) if width and width.isdecimal() else 1
                     tables[-1][2][0] += min(max(step, 1), 64)
             elif name == "tr":
-                forget(el)
+                done = True
             elif name == "tbl":
                 if tables:
                     self._column_major(*tables.pop()[:2])
-                forget(el)
+                done = True
             elif name == "txbxContent" and boxes:
                 boxes.pop()
 
@@ -375,6 +382,10 @@ def _unglue(text: str) -> list[str]:
 
 
 def _read_lines(data: bytes, limits: Limits) -> list[_Line]:
+    return run(_lines_flow(data, limits))
+
+
+def _lines_flow(data: bytes, limits: Limits) -> Flow[list[_Line]]:
     z = SafeZip(data, "document.docx", limits)
     reader = _Reader(z, limits)
     try:
@@ -385,8 +396,9 @@ def _read_lines(data: bytes, limits: Limits) -> list[_Line]:
             if rtype.endswith("/header") and target in z.names
         ]
         try:
-            for part in (*dict.fromkeys(headers), main):
-                reader.read_part(part)
+            for part in dict.fromkeys(headers):
+                yield from reader.read_part(part)
+            yield from reader.read_part(main, shared=True)
         except _Enough:
             pass
     finally:
@@ -788,9 +800,15 @@ def _recognise(lines: list[_Line]) -> AdminMeta:
 def read_admin_metadata(data: bytes, limits: Limits = Limits()) -> AdminMeta:  # noqa: B008
     """The administrative metadata of a .docx; empty fields when absent. Never raises: an
     unreadable, unsafe or foreign file gives an empty AdminMeta (extract() reports why)."""
+    return run(admin_flow(data, limits))
+
+
+def admin_flow(data: bytes, limits: Limits) -> Flow[AdminMeta]:
+    """`read_admin_metadata` as a flow (parsers.word.Flow): the main part can then be walked
+    once for the text, letterhead and form readers (parsers.reading.read_with_forms)."""
     if len(data) > limits.max_file_bytes:
         return AdminMeta()
     try:
-        return _recognise(_read_lines(data, limits))
+        return _recognise((yield from _lines_flow(data, limits)))
     except Exception:  # the contract is "never raises"; the caller already reports bad files
         return AdminMeta()

@@ -130,6 +130,12 @@ def _looks_textual(head: bytes) -> bool:
     return True
 
 
+# The last answer, by the name and the identity of the bytes (kept alive here, so never mistaken
+# for another): the text and the form readers of one file both ask, and a zip's answer reads its
+# directory and content types.
+_last: tuple[str, bytes, tuple[str, FileProblem | None]] | None = None
+
+
 def detect_kind(filename: str, data: bytes) -> tuple[str, FileProblem | None]:
     """The file's kind (see `ParsedFile.kind`) and a problem when the bytes forbid reading it.
 
@@ -137,6 +143,16 @@ def detect_kind(filename: str, data: bytes) -> tuple[str, FileProblem | None]:
     "encrypted" (password-protected OOXML), "kind-mismatch" (a program under a document's
     name), "unsupported" (a program under its own name).
     """
+    global _last
+    last = _last
+    if last is not None and last[1] is data and last[0] == filename:
+        return last[2]
+    found = _detect_kind(filename, data)
+    _last = (filename, data, found)
+    return found
+
+
+def _detect_kind(filename: str, data: bytes) -> tuple[str, FileProblem | None]:
     ext = extension(filename)
     ext_kind = _by_extension(filename)
     if not data:

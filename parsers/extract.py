@@ -13,31 +13,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 
 from parsers.detect import KIND_BY_EXTENSION, detect_kind
 from parsers.legacy import repair_text
 from parsers.ooxml import (
     MC_FALLBACK,
-    S_NS,
     W_NS,
     CellBudget,
+    SheetCell,
     column,
-    forget,
     local_name,
     main_part,
     read_workbook,
     relationships,
-    rich_text,
+    sheet_events,
     tags,
 )
 from parsers.others import list_zip, note_only, read_pdf, read_xls
-from parsers.safety import Limits, SafeZip, UnsafeFileError, has_macros, safe_iterparse
+from parsers.safety import Limits, SafeZip, UnsafeFileError, has_macros
 from parsers.types import FileProblem, ParsedFile, extension, make_problem
 from parsers.vntext import nfc
-from parsers.word import word_events
+from parsers.word import Consumer, Flow, Walk, run
 
-__all__ = ["KEPT_NOTE", "MACRO_NOTE", "extract"]
+__all__ = ["KEPT_NOTE", "MACRO_NOTE", "extract", "extract_flow"]
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +84,20 @@ _DOCX_TAGS = (
 )
 
 
-def _docx_part(z: SafeZip, part: str, sink: _Sink) -> None:
+def _docx_part(z: SafeZip, part: str, sink: _Sink, shared: bool = False) -> Flow[None]:
     """Paragraphs as lines, table rows as tab-separated cells (a cell's paragraphs and any
     nested table joined by spaces). Spans and merges are ignored, never expanded."""
+    yield Walk(z, part, _DOCX_TAGS, _docx_lines(sink), shared)
+
+
+def _docx_lines(sink: _Sink) -> Consumer:
     paras: list[list[str]] = []  # open paragraphs: text boxes nest a paragraph in a paragraph
     tables: list[list[list[str]]] = []  # open tables: rows of cell texts
     cells: list[list[str]] = []  # open cells: their paragraph texts
-    for event, name, el in word_events(z, part, _DOCX_TAGS):
+    done = False  # the element may be forgotten
+    while True:
+        event, name, el = yield done
+        done = False
         if event == "start":
             if name == "p":
                 paras.append([])
@@ -121,13 +126,13 @@ def _docx_part(z: SafeZip, part: str, sink: _Sink) -> None:
             else:
                 for line in text.split("\n"):
                     sink.add(line)
-            forget(el)
+            done = True
         elif name == "tc":
             text = " ".join(cells.pop()) if cells else ""
             if tables and tables[-1]:
                 tables[-1][-1].append(text)
         elif name == "tr":
-            forget(el)
+            done = True
         elif name == "tbl":
             rows = [row for row in (tables.pop() if tables else []) if any(row)]
             if cells:
@@ -135,40 +140,32 @@ def _docx_part(z: SafeZip, part: str, sink: _Sink) -> None:
             else:
                 for row in rows:
                     sink.add("\t".join(row))
-            forget(el)
+            done = True
 
 
-def _read_docx(z: SafeZip, sink: _Sink) -> None:
+def _read_docx(z: SafeZip, sink: _Sink) -> Flow[None]:
     main = main_part(z, "word/document.xml")
     rels = relationships(z, main)
     headers = [t for _i, rtype, t in rels if rtype.endswith("/header") and t in z.names]
     footers = [t for _i, rtype, t in rels if rtype.endswith("/footer") and t in z.names]
     # Printed order: page headers (each distinct one once), body, page footers.
     for part in dict.fromkeys(headers):
-        _docx_part(z, part, sink)
-    _docx_part(z, main, sink)
+        yield from _docx_part(z, part, sink)
+    yield from _docx_part(z, main, sink, shared=True)
     for part in dict.fromkeys(footers):
-        _docx_part(z, part, sink)
+        yield from _docx_part(z, part, sink)
 
 
 # --- Excel ------------------------------------------------------------------------------------
 
-_SHEET_TAGS = tags(S_NS, "row", "c")
-_V_TAGS = frozenset(tags(S_NS, "v"))
-_IS_TAGS = frozenset(tags(S_NS, "is"))
-_C_TAGS = frozenset(tags(S_NS, "c"))
 
-
-def _cell_value(el: Any, strings: list[str]) -> str:
-    value: str | None = None
-    for child in el:
-        if child.tag in _V_TAGS:
-            value = child.text
-        elif child.tag in _IS_TAGS:
-            return rich_text(child)
+def _cell_value(cell: SheetCell, strings: list[str]) -> str:
+    if cell.inline is not None:
+        return cell.inline
+    value = cell.value
     if value is None:
         return ""
-    ctype = el.get("t")
+    ctype = cell.ctype
     if ctype == "s":
         try:
             index = int(value)
@@ -184,28 +181,26 @@ def _sheet_rows(z: SafeZip, part: str, strings: list[str], budget: CellBudget) -
     """Tab-separated rows that hold a value; `<dimension>` and empty rows are ignored."""
     row: dict[int, str] = {}
     last_col = 0
-    reader = z.open_xml(part)
+    events = sheet_events(z, part, starts=False)
     try:
-        for _event, el in safe_iterparse(reader, z.filename, part, _SHEET_TAGS, ("end",)):
-            if el.tag in _C_TAGS:
+        for kind, cell in events:
+            if kind == "c":
                 budget.left -= 1
                 if budget.left < 0:
                     return
-                col = column(el.get("r") or "") or last_col + 1
+                col = column(cell.ref) or last_col + 1
                 last_col = col
-                value = _cell_value(el, strings)
+                value = _cell_value(cell, strings)
                 if not value.isdigit():  # numbers, the bulk of a form, need no cleaning
                     value = value.translate(_TSV_UNSAFE).strip()
                 if value:
                     row[col] = value
-                el.clear()
                 continue
             if row:
                 yield _row_text(row)
             row, last_col = {}, 0
-            forget(el)
     finally:
-        z.spend(reader)
+        events.close()  # charged now, as the walk was
 
 
 def _row_text(row: dict[int, str]) -> str:
@@ -270,7 +265,7 @@ def _mismatch_note(filename: str, kind: str) -> tuple[str, ...]:
     return (f"tệp có đuôi .{ext} nhưng nội dung là dạng {kind}; hệ thống xử lý theo nội dung",)
 
 
-def _read_office(filename: str, data: bytes, kind: str, limits: Limits) -> ParsedFile:
+def _read_office(filename: str, data: bytes, kind: str, limits: Limits) -> Flow[ParsedFile]:
     z = SafeZip(data, filename, limits)
     try:
         notes: list[str] = list(_mismatch_note(filename, kind))
@@ -283,7 +278,7 @@ def _read_office(filename: str, data: bytes, kind: str, limits: Limits) -> Parse
         problems: tuple[FileProblem, ...] = ()
         try:
             if kind in ("docx", "docm"):
-                _read_docx(z, sink)
+                yield from _read_docx(z, sink)
             else:
                 problem = _read_xlsx(z, sink, limits)
                 problems = (problem,) if problem else ()
@@ -325,7 +320,13 @@ def extract(filename: str, data: bytes, limits: Limits = Limits()) -> ParsedFile
     Vietnamese encodings and mojibake are repaired. Anything unexpected while reading becomes
     a "corrupt" problem.
     """
-    parsed = _extract(filename, data, limits)
+    return run(extract_flow(filename, data, limits))
+
+
+def extract_flow(filename: str, data: bytes, limits: Limits) -> Flow[ParsedFile]:
+    """`extract` as a flow (parsers.word.Flow): a Word file's main part can then be walked
+    once for the text, letterhead and form readers (parsers.reading.read_with_forms)."""
+    parsed = yield from _extract(filename, data, limits)
     if parsed.text:
         repaired = repair_text(parsed.text)
         if repaired != parsed.text:
@@ -333,7 +334,7 @@ def extract(filename: str, data: bytes, limits: Limits = Limits()) -> ParsedFile
     return parsed
 
 
-def _extract(filename: str, data: bytes, limits: Limits) -> ParsedFile:
+def _extract(filename: str, data: bytes, limits: Limits) -> Flow[ParsedFile]:
     kind = KIND_BY_EXTENSION.get(extension(filename), "other")
     try:
         if len(data) > limits.max_file_bytes:
@@ -344,7 +345,7 @@ def _extract(filename: str, data: bytes, limits: Limits) -> ParsedFile:
         if problem is not None:
             return ParsedFile(kind, False, "", (problem,))
         if kind in ("docx", "docm", "xlsx", "xlsm"):
-            return _read_office(filename, data, kind, limits)
+            return (yield from _read_office(filename, data, kind, limits))
         if kind in ("odt", "ods"):
             return _check_odf(filename, data, kind, limits)
         if kind == "text":

@@ -223,10 +223,13 @@ def _unmojibake(match: re.Match[str]) -> str:
     return fixed
 
 
+_LATIN1_SYMBOL = re.compile("[\u0080-\u00bf]")
+
+
 def _certain(chunk: str) -> bool:
     """A sequence with a Latin-1 symbol (0xA0-0xBF) or a C1 control in it; one made only of
     cp1252 punctuation ("Ã“" = Ó) can be genuine text, a capital next to a quote mark."""
-    return any("\u0080" <= ch <= "\u00bf" for ch in chunk[1:])
+    return _LATIN1_SYMBOL.search(chunk, 1) is not None
 
 
 def _has_mojibake(text: str) -> bool:

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import functools
 import posixpath
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from parsers.safety import SafeZip, parse_xml, safe_iterparse
+from parsers.safety import (
+    SafeZip,
+    UnsafeFileError,
+    has_doctype,
+    parse_xml,
+    reuse,
+    safe_iterparse,
+    unchecked_iterparse,
+)
 from parsers.vntext import nfc
 
 __all__ = [
@@ -22,6 +31,7 @@ __all__ = [
     "S_NS",
     "W_NS",
     "CellBudget",
+    "SheetCell",
     "Workbook",
     "column",
     "column_letters",
@@ -32,6 +42,7 @@ __all__ = [
     "relationships",
     "rich_text",
     "shared_strings",
+    "sheet_events",
     "tags",
 ]
 
@@ -78,11 +89,21 @@ def _rels_path(part: str) -> str:
     return posixpath.join(folder, "_rels", name + ".rels")
 
 
-def relationships(z: SafeZip, part: str) -> list[tuple[str, str, str]]:
-    """(id, type, resolved target) for a part's internal relationships; [] when none."""
+Rel = tuple[str, str, str]  # (id, type, resolved target)
+
+
+def relationships(z: SafeZip, part: str) -> list[Rel]:
+    """(id, type, resolved target) for a part's internal relationships; [] when none. Read
+    once per file (parsers.safety.reuse): every reader asks for the package's and the main
+    part's, 7 parses of one report."""
     rels_name = _rels_path(part)
     if rels_name not in z.names:
         return []
+    rels = reuse(z, ("rels", part), lambda z: tuple(_read_relationships(z, part, rels_name)))
+    return list(rels)
+
+
+def _read_relationships(z: SafeZip, part: str, rels_name: str) -> list[Rel]:
     root = parse_xml(z.read_xml(rels_name), z.filename, rels_name)
     folder = posixpath.dirname(part)
     out = []
@@ -115,8 +136,8 @@ def rich_text(el: Any) -> str:
     """Text of an `si` or `is` element, without phonetic (rPh) runs."""
     return "".join(
         t.text or ""
-        for t in el.iter()
-        if local_name(t.tag) == "t" and local_name(t.getparent().tag) != "rPh"
+        for t in el.iter("{*}t")  # a `t` in any namespace or none, found by lxml
+        if local_name(t.getparent().tag) != "rPh"
     )
 
 
@@ -146,7 +167,12 @@ class Workbook:
 
 def read_workbook(z: SafeZip) -> Workbook:
     """The workbook part, its relationships and shared strings, in the order a sheet reader
-    needs them (the shared strings are read before the workbook is parsed)."""
+    needs them (the shared strings are read before the workbook is parsed). Read once per file
+    (parsers.safety.reuse) for the text and the form readers; the Workbook is not to be changed."""
+    return reuse(z, "workbook", _read_workbook)
+
+
+def _read_workbook(z: SafeZip) -> Workbook:
     main = main_part(z, "xl/workbook.xml")
     rels = relationships(z, main)
     targets = {rid: target for rid, _t, target in rels}
@@ -192,3 +218,141 @@ def column_letters(col: int) -> str:
         col, rem = divmod(col - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+# --- sheets, read once for the text and the form readers ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SheetCell:
+    """What a reader needs of one `c` element: its reference and type attributes, its last
+    `v` text before any inline string, and the text of its first inline string (`is`)."""
+
+    ref: str
+    ctype: str | None
+    value: str | None
+    inline: str | None
+
+
+_SHEET_TAGS = tags(S_NS, "row", "c")
+_C_TAGS = frozenset(tags(S_NS, "c"))
+_V_TAGS = frozenset(tags(S_NS, "v"))
+_IS_TAGS = frozenset(tags(S_NS, "is"))
+# The sheets of one file read whole are kept for the next reader of the same bytes up to this many
+# events in all (a few MB); bigger ones are parsed again rather than held in memory.
+_MAX_RECORDED = 50_000
+
+
+def _sheet_cell(el: Any) -> SheetCell:
+    value: str | None = None
+    for child in el:
+        if child.tag in _V_TAGS:
+            value = child.text
+        elif child.tag in _IS_TAGS:
+            return SheetCell(el.get("r") or "", el.get("t"), value, rich_text(child))
+    return SheetCell(el.get("r") or "", el.get("t"), value, None)
+
+
+@dataclass(frozen=True)
+class _Recording:
+    """A sheet's events as one whole, clean walk saw them, each with the bytes inflated when it
+    came, whether the part declares a DTD, and the bytes the whole walk inflated."""
+
+    events: tuple[tuple[str, Any, int], ...]
+    doctype: bool
+    total: int
+
+
+_last_sheets: tuple[bytes, dict[str, _Recording]] | None = None
+
+
+def sheet_events(
+    z: SafeZip, part: str, starts: bool
+) -> Generator[tuple[str, Any], None, None]:
+    """A worksheet's events: ("row", its r attribute) at a row's start (only with `starts`),
+    ("c", SheetCell) at a cell's end and ("/row", None) at a row's end, in document order.
+
+    The text and the form readers both read every sheet: the first walk is kept (by the
+    identity of the file's bytes) and the next reader is given the same events without a
+    parse, with its own caps applied where its own read would have applied them (an event
+    that came after more bytes than its cap allows is a zip bomb to it) and its own charge
+    for the bytes inflated until it stopped, and the DTD check at its own first event.
+    """
+    global _last_sheets
+    last = _last_sheets
+    if last is None or last[0] is not z.data:
+        last = _last_sheets = (z.data, {})
+    recording = last[1].get(part)
+    if recording is not None:
+        return _replay(z, part, recording, starts)
+    return _walk_sheet(z, part, starts, last[1])
+
+
+def _replay(z: SafeZip, part: str, recording: _Recording, starts: bool
+            ) -> Generator[tuple[str, Any], None, None]:  # fmt: skip
+    cap = z.stream_cap()
+    count = 0
+    checked = False
+    try:
+        for kind, payload, count in recording.events:
+            if count > cap:
+                raise UnsafeFileError(z.cap_problem())
+            if not checked and (starts or kind not in ("row", "<c")):
+                checked = True
+                if recording.doctype:
+                    raise UnsafeFileError(z.dtd_problem(part))
+            if kind == "<c" or (kind == "row" and not starts):
+                continue
+            yield kind, payload
+        count = recording.total
+        if count > cap:
+            raise UnsafeFileError(z.cap_problem())
+        if not checked and recording.doctype:
+            raise UnsafeFileError(z.dtd_problem(part))
+    finally:
+        z.charge(count)
+
+
+def _walk_sheet(z: SafeZip, part: str, starts: bool, keep: dict[str, _Recording]
+                ) -> Generator[tuple[str, Any], None, None]:  # fmt: skip
+    events: list[tuple[str, Any, int]] | None = []
+    doctype: bool | None = None
+    checked = False
+    reader = z.open_xml(part)
+    try:
+        parser = unchecked_iterparse(reader, _SHEET_TAGS, ("start", "end"))
+        for event, el in parser:
+            if doctype is None:
+                doctype = has_doctype(el)
+            if not checked and (starts or event == "end"):
+                checked = True
+                if doctype:
+                    raise UnsafeFileError(z.dtd_problem(part))
+            item: tuple[str, Any]
+            if el.tag in _C_TAGS:
+                if event == "start":
+                    item = ("<c", None)
+                else:
+                    item = ("c", _sheet_cell(el))
+                    el.clear()
+            elif event == "start":
+                item = ("row", el.get("r"))
+            else:
+                item = ("/row", None)
+                forget(el)
+            if events is not None:
+                events.append((*item, reader.count))
+                if len(events) > _MAX_RECORDED:
+                    events = None
+            if item[0] == "<c" or (item[0] == "row" and not starts):
+                continue
+            yield item
+        if doctype is None:
+            doctype = has_doctype(parser.root)
+        if not checked and doctype:
+            raise UnsafeFileError(z.dtd_problem(part))
+        kept = sum(len(r.events) for r in keep.values())
+        if events is not None and kept + len(events) <= _MAX_RECORDED:
+            keep[part] = _Recording(tuple(events), doctype, reader.count)
+    finally:
+        z.spend(reader)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from parsers.admin import AdminMeta, parse_doc_number, read_admin_metadata
-from parsers.extract import extract
+from parsers.admin import AdminMeta, admin_flow, parse_doc_number, read_admin_metadata
+from parsers.extract import extract, extract_flow
 from parsers.forms import FormResult, FormSpec, read_forms
+from parsers.forms.reading import forms_flow
 from parsers.others import (
     CONVERT_TO,
     convert_with_soffice,
@@ -18,6 +19,7 @@ from parsers.others import (
 )
 from parsers.safety import Limits
 from parsers.types import ParsedFile
+from parsers.word import FlowRun, share_walks
 
 __all__ = ["FileRead", "Reading", "read_attachment", "read_converted", "read_with_forms"]
 
@@ -46,7 +48,10 @@ def _pdf_number(text: str) -> AdminMeta | None:
 
 def read_attachment(filename: str, data: bytes, limits: Limits) -> Reading:
     """Kind, text and problems (parsers.extract), plus what identifies the document."""
-    parsed = extract(filename, data, limits)
+    return _reading(filename, data, limits, extract(filename, data, limits))
+
+
+def _reading(filename: str, data: bytes, limits: Limits, parsed: ParsedFile) -> Reading:
     if parsed.readable and parsed.kind in WORD_KINDS:
         return Reading(parsed, read_admin_metadata(data, limits))
     if parsed.kind == "pdf" and not parsed.problems:
@@ -72,8 +77,37 @@ def read_with_forms(
     filename: str, data: bytes, limits: Limits, specs: Sequence[FormSpec] = ()
 ) -> FileRead:
     """read_attachment, then every form of `specs` (the forms open rounds ask for: the round
-    is only known once the text is read) from a readable .docx/.xlsx, in the same call."""
-    reading = read_attachment(filename, data, limits)
+    is only known once the text is read) from a readable .docx/.xlsx, in the same call.
+
+    A Word file's main part is parsed once for the text, the letterhead and the forms
+    (parsers.word.share_walks): each reader is started on it before the text says whether it
+    is needed, and its result is used only where the readers in turn would have run it.
+    """
+    text = FlowRun(extract_flow(filename, data, limits))
+    text.until_shared()
+    if text.done:  # not a Word file (or its text was read before its main part)
+        return _with_forms(filename, data, limits, specs, _reading(filename, data, limits,
+                                                                   text.value))  # fmt: skip
+    letterhead = FlowRun(admin_flow(data, limits))
+    forms = FlowRun(forms_flow(specs, filename, data, limits)) if specs else None
+    runs = [text, letterhead, *([forms] if forms else [])]
+    for r in runs[1:]:
+        r.until_shared()
+    share_walks(runs)
+    parsed = text.finish() if not text.diverged else extract(filename, data, limits)
+    if not parsed.readable or parsed.kind not in WORD_KINDS:
+        return _with_forms(filename, data, limits, specs, _reading(filename, data, limits, parsed))
+    admin = letterhead.finish() if not letterhead.diverged else read_admin_metadata(data, limits)
+    reading = Reading(parsed, admin)
+    if forms is None:
+        return FileRead(reading)
+    results = forms.finish() if not forms.diverged else read_forms(specs, filename, data, limits)
+    return FileRead(reading, tuple(results))
+
+
+def _with_forms(
+    filename: str, data: bytes, limits: Limits, specs: Sequence[FormSpec], reading: Reading
+) -> FileRead:
     parsed = reading.parsed
     if not specs or not parsed.readable or parsed.kind not in FORM_KINDS:
         return FileRead(reading)

@@ -13,10 +13,8 @@ sheet keeps no usable font name).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
 
 from parsers.detect import detect_kind
 from parsers.forms.spec import IndicatorType
@@ -24,21 +22,20 @@ from parsers.legacy import repair_lines
 from parsers.numbers import NumberResult, parse_number
 from parsers.ooxml import (
     MC_FALLBACK,
-    S_NS,
     W_NS,
     CellBudget,
+    SheetCell,
     column,
     column_letters,
-    forget,
     main_part,
     read_workbook,
-    rich_text,
+    sheet_events,
     tags,
 )
-from parsers.safety import Limits, SafeZip, safe_iterparse
+from parsers.safety import Limits, SafeZip
 from parsers.types import FileProblem, make_problem
 from parsers.vntext import nfc
-from parsers.word import word_events
+from parsers.word import Consumer, Flow, Walk
 
 __all__ = ["Cell", "Table", "file_tables", "repair_labels"]
 
@@ -107,22 +104,13 @@ class Table:
         return Cell(col, text, number, "B" + where[1:], where)
 
 
-_SHEET_TAGS = tags(S_NS, "row", "c")
-_V = frozenset(tags(S_NS, "v"))
-_IS = frozenset(tags(S_NS, "is"))
-_C = frozenset(tags(S_NS, "c"))
-
-
-def _xlsx_value(el: Any, strings: list[str]) -> tuple[str, float | None]:
-    raw: str | None = None
-    for child in el:
-        if child.tag in _V:
-            raw = child.text
-        elif child.tag in _IS:
-            return nfc(rich_text(child)), None
+def _xlsx_value(cell: SheetCell, strings: list[str]) -> tuple[str, float | None]:
+    if cell.inline is not None:
+        return nfc(cell.inline), None
+    raw = cell.value
     if raw is None:
         return "", None  # an empty cell, or a formula saved without its value
-    ctype = el.get("t") or "n"
+    ctype = cell.ctype or "n"
     if ctype == "s":
         try:
             index = int(raw)
@@ -145,35 +133,30 @@ def _sheet_table(
     table = Table(sheet, 0)
     row: list[Cell] = []
     row_no, last_col = 0, 0
-    reader = z.open_xml(part)
+    events = sheet_events(z, part, starts=True)
     try:
-        for event, el in safe_iterparse(reader, z.filename, part, _SHEET_TAGS, ("start", "end")):
-            if el.tag in _C:
-                if event == "start":
-                    continue
+        for kind, payload in events:
+            if kind == "c":
                 budget.left -= 1
                 if budget.left < 0:
                     break
-                ref = el.get("r") or ""
-                col = column(ref) or last_col + 1
+                col = column(payload.ref) or last_col + 1
                 last_col = col
-                text, number = _xlsx_value(el, strings)
-                el.clear()
+                text, number = _xlsx_value(payload, strings)
                 if number is None and not text.strip():
                     continue
                 row.append(table.cell(row_no, col, text, number))
                 continue
-            if event == "start":
-                r = el.get("r")
+            if kind == "row":
+                r = payload
                 # isdecimal, not isdigit: "²" is a digit that int() refuses (a fuzz find).
                 row_no = int(r) if r and r.isdecimal() else row_no + 1
                 row, last_col = [], 0
                 continue
             if row:
                 table.rows.append((row_no, row))
-            forget(el)
     finally:
-        z.spend(reader)
+        events.close()  # charged now, as the walk was
     return table
 
 
@@ -195,15 +178,23 @@ _DOCX_TAGS = (*tags(W_NS, "tbl", "tr", "tc", "p", "t", "tab", "br", "gridSpan"),
 _MAX_SPAN = 64  # a gridSpan is a count we add, never expand; still, keep columns sane
 
 
-def _docx_tables(z: SafeZip) -> list[Table]:
+def _docx_tables(z: SafeZip) -> Flow[list[Table]]:
     """Every table of the body, nested ones as tables of their own, numbered in order of start."""
     main = main_part(z, "word/document.xml")
     done: list[tuple[int, Table]] = []
+    yield Walk(z, main, _DOCX_TAGS, _docx_cells(done), shared=True)
+    return [table for _n, table in sorted(done, key=lambda pair: pair[0])]
+
+
+def _docx_cells(done: list[tuple[int, Table]]) -> Consumer:
     open_tables: list[tuple[int, Table, list[int]]] = []  # (number, table, [row no, next col])
     rows: list[list[Cell]] = []
     cells: list[tuple[list[str], list[int]]] = []  # text parts, [span]
     count = 0
-    for event, name, el in word_events(z, main, _DOCX_TAGS):
+    let_go = False  # the element may be forgotten
+    while True:
+        event, name, el = yield let_go
+        let_go = False
         if event == "start":
             if name == "tbl":
                 count += 1
@@ -233,12 +224,11 @@ def _docx_tables(z: SafeZip) -> list[Table]:
             row = rows.pop()
             if row:
                 open_tables[-1][1].rows.append((open_tables[-1][2][0], row))
-            forget(el)
+            let_go = True
         elif name == "tbl" and open_tables:
             number, table, _state = open_tables.pop()
             done.append((number, table))
-            forget(el)
-    return [table for _n, table in sorted(done, key=lambda pair: pair[0])]
+            let_go = True
 
 
 def repair_labels(tables: list[Table]) -> list[Table]:
@@ -260,28 +250,24 @@ def repair_labels(tables: list[Table]) -> list[Table]:
 
 def file_tables(
     filename: str, data: bytes, limits: Limits
-) -> Iterator[list[Table] | FileProblem]:
+) -> Flow[list[list[Table] | FileProblem]]:
     """The file's tables, then a problem when the cell cap cut them short; only a problem when
-    it is too large or not what its name says; nothing for kinds that hold no form."""
+    it is too large or not what its name says; nothing for kinds that hold no form. A flow
+    (parsers.word.Flow): a Word file's tables are read in the walk the other readers share."""
     if len(data) > limits.max_file_bytes:
         mib = 1024 * 1024
         detail = f"{len(data) / mib:.0f} MB, tối đa {limits.max_file_bytes / mib:.0f} MB"
-        yield make_problem("too-large", filename, detail)
-        return
+        return [make_problem("too-large", filename, detail)]
     kind, problem = detect_kind(filename, data)
     if problem is not None:
-        yield problem
-        return
+        return [problem]
     if kind not in ("docx", "docm", "xlsx", "xlsm"):
-        return
+        return []
     z = SafeZip(data, filename, limits)
     try:
         if kind in ("docx", "docm"):
-            yield _docx_tables(z)
-        else:
-            tables, too_many = _xlsx_tables(z, limits)
-            yield tables
-            if too_many:
-                yield too_many
+            return [(yield from _docx_tables(z))]
+        tables, too_many = _xlsx_tables(z, limits)
+        return [tables, too_many] if too_many else [tables]
     finally:
         z.close()

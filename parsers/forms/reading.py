@@ -16,6 +16,7 @@ from parsers.numbers import Status, format_number
 from parsers.safety import Limits, UnsafeFileError
 from parsers.types import FileProblem, make_problem
 from parsers.vntext import nfc
+from parsers.word import Flow, run
 
 __all__ = [
     "FORM_MISSING_VALUE",
@@ -24,6 +25,7 @@ __all__ = [
     "FORM_RULE",
     "FormResult",
     "FormValue",
+    "forms_flow",
     "read_form",
     "read_forms",
 ]
@@ -150,10 +152,18 @@ def read_forms(
 ) -> list[FormResult]:
     """read_form for each of `specs`, from ONE reading of the file's tables: the intake reads
     a file once for every form an open round asks for, before it knows the file's round."""
+    return run(forms_flow(specs, filename, data, limits))
+
+
+def forms_flow(
+    specs: Sequence[FormSpec], filename: str, data: bytes, limits: Limits
+) -> Flow[list[FormResult]]:
+    """`read_forms` as a flow (parsers.word.Flow): a Word file's main part can then be walked
+    once for the text, letterhead and form readers (parsers.reading.read_with_forms)."""
     tables: list[Table] = []
     file_problems: list[FileProblem] = []
     try:
-        for item in file_tables(filename, data, limits):
+        for item in (yield from file_tables(filename, data, limits)):
             if isinstance(item, FileProblem):
                 file_problems.append(item)
             else:

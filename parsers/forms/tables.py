@@ -10,6 +10,7 @@ otherwise the first number-like cell to the right of the code/label (parsers.num
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ _NEAR_LABEL = 0.5
 _MAX_LABEL_CHARS = 300
 
 
+@functools.lru_cache(maxsize=4096)  # the same labels come in every unit's copy of a form
 def _tokens(text: str) -> frozenset[str]:
     words = fold(text).split()
     while words and _NUMBERING.match(words[0]):  # "1.", "a)", "II." in front of a label
@@ -168,10 +170,17 @@ def _unit_name(row: list[Cell]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=16)
+def _matcher(spec: FormSpec) -> _Matcher:
+    """A spec's matcher, built once (it is only read): every file is scanned for the same few
+    specs, and building the label index was a quarter of scanning a filled form."""
+    return _Matcher(spec)
+
+
 def scan(spec: FormSpec, tables: list[Table]) -> tuple[dict[str, Hit], str | None]:
     """The best row for each indicator (by code before by label, then by score) and the unit
     the form names ("Đơn vị: ..."), reading header rows as they come."""
-    m = _Matcher(spec)
+    m = _matcher(spec)
     hits: dict[str, Hit] = {}
     unit: str | None = None
     order = 0
