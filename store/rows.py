@@ -13,7 +13,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, insert, inspect
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapper, Session
 from sqlalchemy.sql.dml import ReturningInsert
 
@@ -62,9 +61,14 @@ def _insert(table: Table) -> ReturningInsert[Any]:
 
 @cache
 def _insert_or_nothing(dialect: str, table: Table) -> ReturningInsert[Any]:
+    # Imported when used: a SQLite install never loads PostgreSQL's dialect (~25 ms of start-up).
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table).on_conflict_do_nothing().returning(table.c.id)
     if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
     raise NotImplementedError(f"INSERT … ON CONFLICT DO NOTHING on {dialect}")
 
