@@ -156,7 +156,8 @@ def enqueue(
         created_at=now,
     )
     if insert_row_unless_exists(session, row) is None:
-        log.info("Thư %s đã có trong hộp thư đi.", key)
+        # Usual for jobs that run again (reminders, summaries): nothing to tell the operator.
+        log.debug("Thư %s đã có trong hộp thư đi.", key)
         return Enqueued(Queued.EXISTS)
     if refused:
         log.warning("Thư %s: bỏ qua địa chỉ không gửi được: %s", key, "; ".join(refused))
