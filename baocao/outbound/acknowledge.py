@@ -33,6 +33,9 @@ def acknowledgement_key(message: InboundMessage, decision: Decision,
 
 
 def _first_on_time(session: Session, submission: Submission) -> bool:
+    """Whether an earlier version of this unit's submission to the round came on time."""
+    if submission.version <= 1:
+        return False  # nothing earlier: most acknowledgements, and no query for them
     earlier = session.connection().scalar(_EARLIER_ON_TIME, {
         "round": submission.round_id, "unit": submission.unit_id, "version": submission.version,
     })
