@@ -48,13 +48,14 @@ def test_a_second_row_with_the_same_key_is_not_written(sessions: sessionmaker[Se
         assert session.scalars(select(Outbox.key).order_by(Outbox.id)).all() == ["ack:1", "ack:2"]
 
 
+# PostgreSQL only: SQLite writers queue on the database lock before they reach the INSERT.
 @pytest.mark.postgres
-def test_two_writers_of_one_key_one_row_and_no_error(engine: Engine,
-                                                     sessions: sessionmaker[Session]) -> None:
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_writers_of_one_key_one_row_and_no_error(
+    engine: Engine, sessions: sessionmaker[Session],
+) -> None:
     """PostgreSQL: the second writer waits for the first's commit, then writes nothing (the
     ORM savepoint this replaced raised and caught IntegrityError)."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite writers queue on the database lock before the INSERT")
     results: dict[str, int | None] = {}
     second_pid: list[int] = []
     started = threading.Event()
