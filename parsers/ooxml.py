@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import functools
 import posixpath
-from collections.abc import Generator
+from collections.abc import Generator, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from parsers.safety import (
+    LastFile,
     SafeZip,
     UnsafeFileError,
     has_doctype,
@@ -263,7 +264,7 @@ class _Recording:
     total: int
 
 
-_last_sheets: tuple[bytes, dict[str, _Recording]] | None = None
+_SHEETS: LastFile[_Recording] = LastFile()  # each sheet's first whole walk, by part name
 
 
 def sheet_events(
@@ -278,14 +279,11 @@ def sheet_events(
     that came after more bytes than its cap allows is a zip bomb to it) and its own charge
     for the bytes inflated until it stopped, and the DTD check at its own first event.
     """
-    global _last_sheets
-    last = _last_sheets
-    if last is None or last[0] is not z.data:
-        last = _last_sheets = (z.data, {})
-    recording = last[1].get(part)
+    known = _SHEETS.of(z.data)
+    recording = known.get(part)
     if recording is not None:
         return _replay(z, part, recording, starts)
-    return _walk_sheet(z, part, starts, last[1])
+    return _walk_sheet(z, part, starts, known)
 
 
 def _replay(z: SafeZip, part: str, recording: _Recording, starts: bool
@@ -313,7 +311,7 @@ def _replay(z: SafeZip, part: str, recording: _Recording, starts: bool
         z.charge(count)
 
 
-def _walk_sheet(z: SafeZip, part: str, starts: bool, keep: dict[str, _Recording]
+def _walk_sheet(z: SafeZip, part: str, starts: bool, keep: dict[Hashable, _Recording]
                 ) -> Generator[tuple[str, Any], None, None]:  # fmt: skip
     events: list[tuple[str, Any, int]] | None = []
     doctype: bool | None = None

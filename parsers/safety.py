@@ -18,7 +18,7 @@ import struct
 import zipfile
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any, Generic, TypeVar, cast
 
 from lxml import etree  # type: ignore[import-untyped]  # no stubs in the venv
 
@@ -26,6 +26,7 @@ from parsers.types import FileProblem, make_problem
 
 __all__ = [
     "CFB_MAGIC",
+    "LastFile",
     "Limits",
     "SafeZip",
     "UnsafeFileError",
@@ -309,13 +310,28 @@ class SafeZip:
 
 
 _Reads = tuple[tuple[int, int | None], ...]
+_V = TypeVar("_V")
 
-# What was read from the last file, by the identity of its bytes (kept alive here, so never
-# mistaken for another) and a key naming the reading, with the member reads each took. One file
-# is read by the kind check, the text pass, the letterhead and the form readers in turn, and each
-# needs the same package relationships, Word styles and workbook: reading them again was a third
-# of reading a report.
-_reused: tuple[bytes, dict[Hashable, tuple[Any, _Reads]]] | None = None
+
+class LastFile(Generic[_V]):
+    """What was worked out from the last file read, by the identity of its bytes (kept alive
+    here, so never mistaken for another file's). One file is read by the kind check, the text
+    pass, the letterhead and the form readers in turn; a new file's bytes start afresh. Meant
+    for one parse at a time per process (the workers): another thread would only miss."""
+
+    def __init__(self) -> None:
+        self._last: tuple[bytes, dict[Hashable, _V]] | None = None
+
+    def of(self, data: bytes) -> dict[Hashable, _V]:
+        last = self._last
+        if last is None or last[0] is not data:
+            last = self._last = (data, {})
+        return last[1]
+
+
+# The package relationships, Word styles and workbook each reader needs: reading them again
+# was a third of reading a report.
+_REUSED: LastFile[tuple[Any, _Reads]] = LastFile()
 
 
 def reuse(z: SafeZip, key: Hashable, read: Callable[[SafeZip], _T]) -> _T:
@@ -323,17 +339,14 @@ def reuse(z: SafeZip, key: Hashable, read: Callable[[SafeZip], _T]) -> _T:
     replayed on `z` (SafeZip.replay): each reader's caps are charged, and stop it, exactly where
     reading would. Only a reading that succeeded is kept. `read` must depend on nothing but the
     file's bytes, and its result must not be changed by a caller."""
-    global _reused
-    last = _reused
-    if last is None or last[0] is not z.data:
-        last = _reused = (z.data, {})
-    found = last[1].get(key)
+    known = _REUSED.of(z.data)
+    found = known.get(key)
     if found is not None:
         z.replay(found[1])
         return cast("_T", found[0])
     with z.recording() as reads:
         result = read(z)
-    last[1][key] = (result, tuple(reads))
+    known[key] = (result, tuple(reads))
     return result
 
 
