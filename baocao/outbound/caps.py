@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from baocao.config.context import App
@@ -42,14 +42,22 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _counted_today(unit_id: int, now: datetime, kinds: Iterable[str]) -> Select[int]:
+# A unit's outbox rows of some kinds in one local day: built once, with bound parameters (it
+# runs for every incoming message). `kinds` expands to the IN list it is given.
+_COUNTED_TODAY = select(Outbox.id).where(
+    Outbox.unit_id == bindparam("unit"),
+    Outbox.kind.in_(bindparam("kinds", expanding=True)),
+    Outbox.created_at >= bindparam("start"),
+    Outbox.created_at < bindparam("end"),
+)
+_SENT_TODAY = select(func.count()).select_from(_COUNTED_TODAY.subquery())
+_OVER_CAP = select(func.count()).select_from(
+    _COUNTED_TODAY.limit(bindparam("cap")).subquery())
+
+
+def _today(unit_id: int, now: datetime, kinds: Iterable[str]) -> dict[str, Any]:
     start, end = day_bounds(local_day(now))
-    return select(Outbox.id).where(
-        Outbox.unit_id == unit_id,
-        Outbox.kind.in_(tuple(kinds)),
-        Outbox.created_at >= start,
-        Outbox.created_at < end,
-    )
+    return {"unit": unit_id, "kinds": list(kinds), "start": start, "end": end}
 
 
 def sent_today(
@@ -60,8 +68,7 @@ def sent_today(
     Counted per unit, not per address: a unit registered by its whole domain whose robot
     answers from rotating addresses is capped as one.
     """
-    counted = _counted_today(unit_id, now, kinds).subquery()
-    return session.scalar(select(func.count()).select_from(counted)) or 0
+    return session.connection().scalar(_SENT_TODAY, _today(unit_id, now, kinds)) or 0
 
 
 def over_cap(session: Session, unit_id: int, now: datetime, cap: int) -> bool:
@@ -71,20 +78,8 @@ def over_cap(session: Session, unit_id: int, now: datetime, cap: int) -> bool:
     Runs for every incoming message, so it reads at most `cap` entries of the (unit, kind,
     day) index, however large the outbox or the unit's day has grown.
     """
-    start, end = day_bounds(local_day(now))
-    params = {"unit": unit_id, "start": start, "end": end, "cap": max(cap, 0)}
+    params = {**_today(unit_id, now, CAPPED_KINDS), "cap": max(cap, 0)}
     return (session.connection().scalar(_OVER_CAP, params) or 0) >= cap
-
-
-# Built once (as _counted_today with bound parameters): it runs for every incoming message.
-_OVER_CAP = select(func.count()).select_from(
-    select(Outbox.id).where(
-        Outbox.unit_id == bindparam("unit"),
-        Outbox.kind.in_(CAPPED_KINDS),
-        Outbox.created_at >= bindparam("start"),
-        Outbox.created_at < bindparam("end"),
-    ).limit(bindparam("cap")).subquery()
-)
 
 
 def to_strangers_last_hour(session: Session, now: datetime) -> int:
