@@ -232,6 +232,9 @@ def raw_items(msg: Message) -> list[tuple[str, str]]:
         return []
 
 
+_PARAM_MARKS = re.compile(r'[";\\\\]')
+
+
 def first_raw(items: Iterable[tuple[str, str]], name: str) -> str | None:
     """The first field of that name (case-insensitive), raw; None when absent."""
     lname = name.lower()
@@ -241,28 +244,33 @@ def first_raw(items: Iterable[tuple[str, str]], name: str) -> str | None:
     return None
 
 
+def split_segments(value: str) -> list[str]:
+    """`value` cut at each ";" outside quotes (a quoted \\" or \\\\ is one character)."""
+    if '"' not in value:  # nothing is quoted: every ";" splits
+        segments = value.split(";")
+    else:  # a step per quote, backslash or semicolon, not per character
+        segments = []
+        start, quoted, paired = 0, False, -1
+        for m in _PARAM_MARKS.finditer(value):
+            i = m.start()
+            if i == paired:  # the second character of a \" or \\ pair inside quotes
+                continue
+            ch = value[i]
+            if ch == "\\":
+                if quoted and value[i + 1 : i + 2] in ('"', "\\"):
+                    paired = i + 1
+            elif ch == '"':
+                quoted = not quoted
+            elif not quoted:
+                segments.append(value[start:i])
+                start = i + 1
+        segments.append(value[start:])
+    return segments
+
+
 def split_params(value: str) -> tuple[str, list[tuple[str, str]]]:
     """Split `main; a=1; b="x;y"` respecting quotes; param names lowercased, values unquoted."""
-    segments: list[str] = []
-    buf: list[str] = []
-    quoted = False
-    i = 0
-    value = unfold(value)
-    while i < len(value):
-        ch = value[i]
-        if quoted and ch == "\\" and i + 1 < len(value) and value[i + 1] in '"\\':
-            buf.append(ch + value[i + 1])
-            i += 2
-            continue
-        if ch == '"':
-            quoted = not quoted
-        if ch == ";" and not quoted:
-            segments.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    segments.append("".join(buf))
+    segments = split_segments(unfold(value))
     params: list[tuple[str, str]] = []
     for seg in segments[1:]:
         name, eq, val = seg.partition("=")
