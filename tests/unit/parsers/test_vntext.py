@@ -1,9 +1,10 @@
 """Vietnamese text repair and matching keys."""
 
+import re
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parsers.vntext import _AFTER_BODY, _ALWAYS, fold, name_key, nfc
@@ -104,3 +105,36 @@ def test_name_key_is_idempotent(s: str) -> None:
 def test_name_key_is_idempotent_on_abbreviation_soup(words: list[str]) -> None:
     s = " ".join(words)
     assert name_key(name_key(s)) == name_key(s)
+
+
+def _fold_by_category(s: str) -> str:
+    """fold as it was written before its fast paths: one category test per character."""
+    non_word = re.compile(r"[\W_]+")
+    for _ in range(4):
+        if s.isascii():
+            folded = non_word.sub(" ", s.lower()).strip()
+        else:
+            t = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", s).casefold())
+            t = "".join(
+                "" if unicodedata.category(c).startswith("M") else "d" if c in "đĐðÐ" else c
+                for c in t
+            )
+            folded = non_word.sub(" ", t).strip()
+        if folded == s:
+            break
+        s = folded
+    return s
+
+
+@settings(max_examples=400)
+@given(st.one_of(st.text(), vn_text, st.text(st.characters(max_codepoint=0x24FF))))
+def test_fold_fast_paths_change_nothing(s: str) -> None:
+    fold.cache_clear()
+    assert fold(s) == _fold_by_category(s)
+
+
+@pytest.mark.parametrize(
+    "s", ["㎒ Ǆ İstanbul ﬁ", "Ⅻ khóa", "e\u0301\u20dd x\u0489", "ĐOÀN Ð ð", "a\u036f b\u0370"]
+)
+def test_fold_odd_corners(s: str) -> None:
+    assert fold(s) == _fold_by_category(s)
