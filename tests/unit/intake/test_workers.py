@@ -3,6 +3,7 @@ the deadline with what it started, and none left once the pool (or the poll) end
 
 from __future__ import annotations
 
+import mmap
 import os
 import subprocess
 import time
@@ -48,6 +49,16 @@ def whoami() -> int:
     return os.getpid()
 
 
+_HOARD: list[mmap.mmap] = []
+
+
+def hoard(mib: int) -> int:
+    """Map `mib` MiB more for the worker's life, as a parser's leftovers would (a mapping of
+    its own: malloc could serve it from free heap inherited from the parent)."""
+    _HOARD.append(mmap.mmap(-1, mib * MIB))
+    return os.getpid()
+
+
 def spawn_and_hang(pidfile: str) -> None:
     """Start a program (as LibreOffice would be), say its pid, then hang."""
     child = subprocess.Popen(["sleep", "300"])
@@ -69,6 +80,19 @@ def test_workers_are_reused_and_replaced_after_n_files() -> None:
     assert pids[0] == pids[1] == pids[2] != pids[3] == pids[4] == pids[5] != pids[6]
     assert os.getpid() not in pids and pool.started == 3
     assert all(wait_gone(pid) for pid in set(pids))
+
+
+def test_a_worker_that_kept_a_quarter_of_its_budget_is_replaced() -> None:
+    # Not after a fixed few files (a fork costs ~20 ms of copied pages on both sides), but
+    # once what it kept would eat into the next file's memory cap.
+    with ParsePool(size=1, memory_bytes=256 * MIB) as pool:
+        jobs = [pool.submit(whoami, seconds=GUARD_SECONDS) for _ in range(5)]
+        jobs += [pool.submit(hoard, 8, seconds=GUARD_SECONDS)]
+        jobs += [pool.submit(hoard, 72, seconds=GUARD_SECONDS)]  # 80 MiB kept > 64 MiB
+        jobs += [pool.submit(whoami, seconds=GUARD_SECONDS) for _ in range(3)]
+        pids = [job.result().value for job in jobs]
+    assert len(set(pids[:7])) == 1 and pool.started == 2
+    assert pids[7] == pids[8] == pids[9] != pids[0]
 
 
 def test_a_pool_uses_as_many_workers_as_slots() -> None:
