@@ -18,6 +18,7 @@ import pytest
 from devtools.embedded_imap import DovecotServer, ImapTestServer, PymapServer, free_port
 from mailer.errors import PermanentMailError, TransientMailError
 from mailer.inbox import (
+    IMAPLIB_LOGGER,
     ImapSettings,
     Inbox,
     InboxAuthError,
@@ -145,6 +146,30 @@ def test_fetch_returns_exact_bytes_and_aware_internaldate(imap_server: ImapTestS
         assert message.internaldate == when  # both servers honour APPEND's date
         assert message.internaldate.utcoffset() == timedelta(0)
         assert b"\\Seen" not in flags_of(inbox, uid)  # BODY.PEEK[] leaves it unread
+
+
+def test_imaplib_formats_responses_only_for_a_listening_logger(
+    imap_server: ImapTestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # imapclient turns imaplib's debug output on for its logger; imaplib then builds a %r of
+    # every response, a whole message's, which cost most of a fetch when nobody read it.
+    raw = make_raw(3)
+    imap_server.deliver(raw)
+
+    def fetch_counting_debug_lines() -> int:
+        lines: list[str] = []
+        with Inbox(imap_server.settings()) as inbox:
+            imap = inbox.client._imap
+            original = imap._mesg
+            imap._mesg = lambda text: (lines.append(text), original(text))
+            [message] = list(inbox.fetch(inbox.uids_from(1)))
+        assert message.raw == raw
+        return len(lines)
+
+    assert fetch_counting_debug_lines() == 0
+    with caplog.at_level(logging.DEBUG, logger=IMAPLIB_LOGGER):
+        assert fetch_counting_debug_lines() > 0
+    assert any("FETCH" in r.getMessage() for r in caplog.records if r.name == IMAPLIB_LOGGER)
 
 
 def body_fetches(inbox: Inbox, monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
