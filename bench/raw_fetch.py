@@ -25,9 +25,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--user", required=True)
     parser.add_argument("--mailbox", default="INBOX")
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--quiet", action="store_true",
+                        help="imaplib's debug output off, as baocao's Inbox has it (imapclient "
+                             "sets its level to 5: every response is formatted with %%r)")
     args = parser.parse_args(argv)
 
     client = IMAPClient(args.host, port=args.port, ssl=False, timeout=60)
+    if args.quiet:
+        client._imap.debug = 0
     client._imap.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     count = size = 0
     try:

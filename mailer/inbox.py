@@ -23,6 +23,7 @@ straight to the caller's archive (`spool`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import imaplib
 import io
@@ -529,6 +530,27 @@ class Inbox:
                 else:
                     yield from self._fetch_batch(client, batch, sizes)
 
+    def peek(self, uids: Sequence[int], names: Sequence[str]
+             ) -> dict[int, tuple[bytes, datetime | None]]:
+        """Those header fields' raw lines and the INTERNALDATE (UTC) of each message, without
+        its body (`BODY.PEEK[HEADER.FIELDS (…)]`: nothing is marked seen); gone UIDs are
+        absent."""
+        client = self.client
+        item = f"BODY.PEEK[HEADER.FIELDS ({' '.join(names)})]".encode("ascii")
+        found: dict[int, tuple[bytes, datetime | None]] = {}
+        ordered = sorted(set(uids))
+        for start in range(0, len(ordered), _SIZE_CHUNK):
+            chunk = ordered[start : start + _SIZE_CHUNK]
+            data: dict[int, dict[bytes, Any]] = self._call(
+                functools.partial(client.fetch, chunk, [item, b"INTERNALDATE"]))
+            for uid, values in data.items():
+                head = next((v for k, v in values.items()
+                             if k.startswith(b"BODY[HEADER") and isinstance(v, bytes)), None)
+                when = values.get(b"INTERNALDATE")
+                if head is not None:
+                    found[int(uid)] = (head, _utc(when) if isinstance(when, datetime) else None)
+        return found
+
     def _gone(self, uid: int) -> None:
         log.info("Thư UID %d không còn trong %s (có thể đã bị xóa).", uid, self._where)
 
@@ -638,13 +660,11 @@ class Inbox:
         if not isinstance(when, datetime):
             log.warning("Thư UID %d không có INTERNALDATE; dùng giờ hiện tại.", uid)
             when = datetime.now(UTC)
-        elif when.tzinfo is None:  # INTERNALDATE always carries a zone; be safe anyway
-            when = when.replace(tzinfo=UTC)
         size = item.get(b"RFC822.SIZE")
         return FetchedMessage(
             uid=uid,
             raw=raw,
-            internaldate=when.astimezone(UTC),
+            internaldate=_utc(when),
             size=int(size) if isinstance(size, int) else len(raw),
         )
 
@@ -857,6 +877,11 @@ def _plan(
         total += size
     if batch:
         yield False, batch
+
+
+def _utc(when: datetime) -> datetime:
+    # INTERNALDATE always carries a zone; a naive one is read as UTC, to be safe.
+    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _join(chunks: Iterable[bytes], size_hint: int) -> bytes:

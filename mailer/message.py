@@ -36,7 +36,7 @@ from mailer.decoding import (
 from mailer.hoist import hoist
 from mailer.parts import AttachmentPart, Walker, html_to_text
 
-__all__ = ["MAX_BODY_CHARS", "MAX_REFERENCES", "Envelope", "parse_envelope"]
+__all__ = ["MAX_BODY_CHARS", "MAX_REFERENCES", "Envelope", "parse_envelope", "read_sender"]
 
 MAX_BODY_CHARS = 100_000
 MAX_REFERENCES = 100
@@ -232,6 +232,17 @@ def _envelope(
         headers=MappingProxyType(headers),
         sender_ambiguity=ambiguity,
     )
+
+
+def read_sender(head: bytes) -> tuple[str, str | None]:
+    """(From address, Message-ID) of a message's header lines, read as parse_envelope reads
+    them; ("", None) for what cannot be read."""
+    try:
+        msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
+        items = raw_items(msg)
+        return read_address(first_raw(items, "From"))[0], _msgid(first_raw(items, "Message-ID"))
+    except Exception:  # hostile header bytes: nothing read, the message just waits its turn
+        return "", None
 
 
 def parse_envelope(

@@ -83,7 +83,7 @@ class Service:
             # Mail that arrived while a batch was being read is read at once, not at the next
             # IDLE notice: poll again until a poll finds nothing new.
             while not self.stop.is_set():
-                report = poll_once(self.app, snapshots=self.snapshots)
+                report = poll_once(self.app, snapshots=self.snapshots, on_ahead=self.send)
                 if not report.fetched:
                     break
                 self.send()

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from baocao.config.context import App
 from baocao.intake import post_actions
+from baocao.intake.fast_lane import Lane
 from baocao.intake.heartbeat import LeaseKeeper, LeaseLost
 from baocao.intake.prepare import (
     FormSpecs,
@@ -51,6 +52,7 @@ from baocao.outbound.notices import queue_notice_digest
 from baocao.registry.snapshots import Snapshot, SnapshotCache, load_snapshot
 from baocao.rules.dedup import content_key
 from baocao.rules.intake import PLAUSIBLE_YEARS, Outcome, ProblemNote, decide
+from mailer.addresses import address_key
 from mailer.inbox import FetchedMessage, Inbox
 from mailer.message import Envelope, parse_envelope
 from store import lease
@@ -85,6 +87,7 @@ class PollReport:
     rescanned: bool = False
     actions_reconciled: int = 0
     notices: int = 0  # messages Nội vụ is told about in this poll's digest
+    ahead: int = 0  # new mail recorded ahead of the backlog (intake.fast_lane), in `fetched`
 
     def summary(self) -> str:
         parts = [f"{self.fetched} thư mới"]
@@ -98,6 +101,8 @@ class PollReport:
         parts += [f"{n} {labels.get(k, k)}" for k, n in sorted(self.outcomes.items()) if n]
         if self.duplicates:
             parts.append(f"{self.duplicates} thư trùng đã có")
+        if self.ahead:
+            parts.append(f"{self.ahead} thư vừa đến được xử lý trước các thư đang chờ")
         if self.rescanned:
             parts.append("đã quét lại hộp thư do UIDVALIDITY thay đổi")
         if self.actions_reconciled:
@@ -116,11 +121,13 @@ _RUNNING_LOCK = threading.Lock()
 
 def poll_once(
     app: App, progress: Progress | None = None, snapshots: SnapshotCache | None = None,
+    on_ahead: Callable[[], None] | None = None,
 ) -> PollReport:
     """Process every message not yet recorded; safe to run again at any time.
 
     `snapshots`: a long-running caller's cache of units and rounds, reloaded only when the
-    registry changed; without it every poll loads them afresh.
+    registry changed; without it every poll loads them afresh. `on_ahead`: called when mail
+    that came during a long poll was recorded ahead of the rest (to send its acknowledgement).
     """
     mailbox = app.settings.imap.mailbox
     holder = task_id()  # per poll: a second poll in this same process is refused too
@@ -131,7 +138,7 @@ def poll_once(
     try:
         with LeaseKeeper(app, name, holder, LEASE_TTL) as keeper, \
                 app.inbox_factory() as inbox:
-            report = _poll(app, inbox, mailbox, keeper, progress, snapshots)
+            report = _poll(app, inbox, mailbox, keeper, progress, snapshots, on_ahead)
         # One mail to Nội vụ for this poll's notices (and any a crash left unsent).
         report.notices = queue_notice_digest(app)
         return report
@@ -172,7 +179,7 @@ def _take_lease(app: App, name: str, holder: str, mailbox: str) -> None:
 
 def _poll(
     app: App, inbox: Inbox, mailbox: str, keeper: LeaseKeeper, progress: Progress | None = None,
-    snapshots: SnapshotCache | None = None,
+    snapshots: SnapshotCache | None = None, on_ahead: Callable[[], None] | None = None,
 ) -> PollReport:
     status = inbox.status()
     report = PollReport(mailbox=mailbox, uidvalidity=status.uidvalidity)
@@ -209,22 +216,38 @@ def _poll(
         """A large message goes to the archive piece by piece, then is read back once."""
         return app.archive.get(app.archive.put_stream(chunks, ".eml"))
 
+    def handle(fetched: FetchedMessage, early: Early | None, advance: bool = True) -> None:
+        keeper.check()
+        report.fetched += 1
+        outcome = process_message(app, mailbox, status.uidvalidity, fetched, snapshot,
+                                  on_copy=copy_of(fetched.uid), early=early, advance=advance)
+        if outcome is None:
+            report.duplicates += 1
+            return
+        report.outcomes[outcome.outcome] += 1
+        report.acknowledgements += outcome.acknowledged
+        if outcome.message_row is not None:
+            act([outcome.message_row], fetched.uid)
+
+    staff = frozenset(address_key(a) for a in app.settings.trust.staff_addresses)
+    lane = Lane(inbox, uids, snapshot.units, snapshot.rounds, staff)
     with ParsePool(memory_bytes=app.settings.intake.parse_memory_bytes) as pool, \
             _Ahead(app, inbox.fetch(uids, spool=spool), snapshot, pool) as ahead:
         for count, (fetched, early) in enumerate(ahead, start=1):
-            keeper.check()
-            report.fetched += 1
             if progress is not None:
                 progress(count, len(uids))
-            outcome = process_message(app, mailbox, status.uidvalidity, fetched, snapshot,
-                                      on_copy=copy_of(fetched.uid), early=early)
-            if outcome is None:
-                report.duplicates += 1
+            handle(fetched, early)
+            lane.recorded(fetched.uid)
+            if not lane.due():
                 continue
-            report.outcomes[outcome.outcome] += 1
-            report.acknowledgements += outcome.acknowledged
-            if outcome.message_row is not None:
-                act([outcome.message_row], fetched.uid)
+            # Mail that came meanwhile, when nothing waiting can be the same unit's: recorded
+            # now, the cursor left where the backlog is (intake.fast_lane).
+            chosen = lane.fresh()
+            for new in inbox.fetch(chosen, spool=spool):
+                handle(new, ahead.early(new), advance=False)
+                report.ahead += 1
+            if chosen and on_ahead is not None:
+                on_ahead()
     post_actions.settle_old(app, mailbox, status.uidvalidity)
     log.info(report.summary())
     return report
@@ -299,10 +322,12 @@ class _Ahead:
             fetched = next(self.fetched, None)
             if fetched is None:
                 return
-            self.window.append((fetched, self._early(fetched)))
+            self.window.append((fetched, self.early(fetched)))
             self.bytes += len(fetched.raw)
 
-    def _early(self, fetched: FetchedMessage) -> Early | None:
+    def early(self, fetched: FetchedMessage) -> Early | None:
+        """Start archiving and reading `fetched` (a message of the window, or one recorded
+        out of turn by the fast lane)."""
         app = self.app
         raw = fetched.raw
         archived = self.archiver.submit(app.archive.put, raw, ".eml")
@@ -360,13 +385,15 @@ def process_message(
     snapshot: Snapshot | None = None,
     on_copy: OnCopy | None = None,
     early: Early | None = None,
+    advance: bool = True,
 ) -> Recorded | None:
     """Archive, decide and record one message; None when it was already recorded.
 
     `on_copy(rows)` is called for another copy of an already recorded mail (delivered twice,
     or met again after a UIDVALIDITY change) before the cursor moves past it, with the rows
     whose post-action it settles: the poll does the post-action on this copy too. `early`:
-    the message already archived and its files started by the poll's read-ahead.
+    the message already archived and its files started by the poll's read-ahead. `advance`:
+    False for a message recorded ahead of others still waiting (the cursor stays below them).
     """
     opened: Opened | None = None
     if early is not None:  # archived before anything is recorded, or the error raised here
@@ -400,12 +427,14 @@ def process_message(
         if not known.same_uid and on_copy is not None:
             # The original's action is settled by this copy only when its own UID is void.
             on_copy([known.row] if known.uidvalidity != uidvalidity else [])
-        with app.sessions() as session, session.begin():
-            _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
+        if advance:
+            with app.sessions() as session, session.begin():
+                _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
         return None
     try:
         return _record(app, mailbox, uidvalidity, fetched, envelope, sha256, key, content,
-                       snapshot, notes, opened.started if opened is not None else None)
+                       snapshot, notes, opened.started if opened is not None else None,
+                       advance)
     except INFRASTRUCTURE:
         # The disk or the database failed, not this message: record nothing, keep the cursor,
         # so the next poll reads the same message again.
@@ -418,7 +447,7 @@ def process_message(
         reason = "Lỗi nội bộ khi xử lý thư: " + traceback.format_exc(limit=3)[-1500:]
         try:
             row = _record_failed(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
-                                 reason)
+                                 reason, advance)
         except INFRASTRUCTURE:
             raise
         except Exception:
@@ -426,14 +455,14 @@ def process_message(
             # and the archive hash, which always can, so this message never blocks the mailbox.
             bare = replace(envelope, message_id=None, sender="", subject="", date_header=None)
             row = _record_failed(app, mailbox, uidvalidity, fetched, bare, sha256,
-                                 f"sha256:{sha256}", reason)
+                                 f"sha256:{sha256}", reason, advance)
         return Recorded(Outcome.FAILED, 0, row)
 
 
 def _record(
     app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
     sha256: str, key: str, content: str, snapshot: Snapshot | None,
-    notes: tuple[ProblemNote, ...] = (), started: Started | None = None,
+    notes: tuple[ProblemNote, ...] = (), started: Started | None = None, advance: bool = True,
 ) -> Recorded:
     if snapshot is None:
         with app.sessions() as session:
@@ -451,20 +480,22 @@ def _record(
         acknowledged = record_decision(session, app, message, prepared, decision, pieces)
         if envelope.automatic == "bounce":
             record_bounce(session, fetched.raw, app.clock())
-        _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
+        if advance:
+            _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
         outcome = message.outcome
     return Recorded(outcome, acknowledged, message.id if message.pending_action else None)
 
 
 def _record_failed(
     app: App, mailbox: str, uidvalidity: int, fetched: FetchedMessage, envelope: Envelope,
-    sha256: str, key: str, reason: str,
+    sha256: str, key: str, reason: str, advance: bool = True,
 ) -> int | None:
     with app.sessions() as session, session.begin():
         message = _message_row(app, mailbox, uidvalidity, fetched, envelope, sha256, key,
                                Outcome.FAILED, reason, None)
         session.add(message)
-        _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
+        if advance:
+            _advance_cursor(session, mailbox, uidvalidity, fetched.uid, app)
         session.flush()
         return message.id if message.pending_action else None
 

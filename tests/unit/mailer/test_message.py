@@ -424,3 +424,13 @@ def test_hostile_from_headers() -> None:
     assert read_address('"ubnd@xa.vn"@evil.example')[0] == '"ubnd@xa.vn"@evil.example'
     # 200 KB without an "@": once quadratic in the address regex (minutes), now linear.
     assert read_address("a" * 200_000) == ("", "")
+
+
+def test_read_sender_from_peeked_header_lines() -> None:
+    from mailer.message import read_sender
+
+    head = (b'From: =?utf-8?b?VsSDbiB0aMawIA==?= <VanThu@TanHung.gov.vn>\r\n'
+            b"Message-ID: <abc@tanhung.gov.vn>\r\n\r\n")
+    assert read_sender(head) == ("vanthu@tanhung.gov.vn", "<abc@tanhung.gov.vn>")
+    assert read_sender(b"\xff\x00garbage") == ("", None)
+    assert read_sender(b"") == ("", None)
