@@ -156,6 +156,8 @@ class Lane:
         self.units, self.rounds, self.staff = units, rounds, staff
         self.waiting: Waiting | None = None
         self.next_look = clock() + FAST_LANE_SECONDS
+        self.went: list[int] = []  # fresh UIDs recorded ahead
+        self.held: list[int] = []  # fresh UIDs that wait for the next poll
 
     def recorded(self, uid: int) -> None:
         self.left.discard(uid)
@@ -176,4 +178,15 @@ class Lane:
                                    counts_since(self.rounds))
             for uid, header in _headers(self.inbox, sorted(self.left)):
                 self.waiting.add(uid, header)
-        return ahead(_headers(self.inbox, new), self.waiting)
+        chosen = ahead(_headers(self.inbox, new), self.waiting)
+        self.went += chosen
+        self.held += [uid for uid in new if uid not in chosen]
+        return chosen
+
+    def cursor_after_backlog(self) -> int | None:
+        """Once the whole backlog is recorded: the next UID not yet recorded (the first fresh
+        one that waited, else past every fresh one), so the next poll does not fetch again
+        what went ahead; None when nothing went ahead."""
+        if not self.went:
+            return None
+        return min(self.held) if self.held else self.top + 1

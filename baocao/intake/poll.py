@@ -248,6 +248,10 @@ def _poll(
                 report.ahead += 1
             if chosen and on_ahead is not None:
                 on_ahead()
+    past = lane.cursor_after_backlog()
+    if past is not None:  # every UID below `past` is recorded now
+        with app.sessions() as session, session.begin():
+            _advance_cursor(session, mailbox, status.uidvalidity, past - 1, app)
     post_actions.settle_old(app, mailbox, status.uidvalidity)
     log.info(report.summary())
     return report
