@@ -305,6 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     vs_args = ["--quick"] if args.quick else [] if args.no_profile else ["--profile"]
     importlib.import_module("bench.ingest_vs").main(vs_args)  # 11-12: vs naive, outbox growth
+    print()
+    importlib.import_module("bench.fast_lane").main(  # 13: new mail during a backlog
+        ["--size", "300" if args.quick else "2000"])
     importlib.import_module("bench.parse").main(args.quick)  # 3-4: parse time, peak memory
     print()
     importlib.import_module("bench.summary").main([])  # 5: summary + status, 3,321 units

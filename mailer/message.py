@@ -36,7 +36,7 @@ from mailer.decoding import (
 from mailer.hoist import hoist
 from mailer.parts import AttachmentPart, Walker, html_to_text
 
-__all__ = ["MAX_BODY_CHARS", "MAX_REFERENCES", "Envelope", "parse_envelope", "read_sender"]
+__all__ = ["MAX_BODY_CHARS", "MAX_REFERENCES", "Envelope", "parse_envelope", "read_message_id"]
 
 MAX_BODY_CHARS = 100_000
 MAX_REFERENCES = 100
@@ -234,15 +234,14 @@ def _envelope(
     )
 
 
-def read_sender(head: bytes) -> tuple[str, str | None]:
-    """(From address, Message-ID) of a message's header lines, read as parse_envelope reads
-    them; ("", None) for what cannot be read."""
+def read_message_id(head: bytes) -> str | None:
+    """The Message-ID of a message's header lines, read as parse_envelope reads it; None when
+    there is none or it cannot be read."""
     try:
         msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
-        items = raw_items(msg)
-        return read_address(first_raw(items, "From"))[0], _msgid(first_raw(items, "Message-ID"))
-    except Exception:  # hostile header bytes: nothing read, the message just waits its turn
-        return "", None
+        return _msgid(first_raw(raw_items(msg), "Message-ID"))
+    except Exception:  # hostile header bytes: nothing read
+        return None
 
 
 def parse_envelope(

@@ -1,22 +1,23 @@
-"""New mail ahead of a long backlog: which fresh messages may be recorded before the rest.
+"""New mail ahead of a long backlog: when fresh messages may be recorded before the rest.
 
-A first sync (tens of thousands of old messages) or a deadline-day burst is read in UID order,
-and mail arriving meanwhile would wait behind all of it, unacknowledged. So a poll looks for
-new UIDs every FAST_LANE_SECONDS and records a fresh message at once, without moving the
-mailbox cursor, when nothing still waiting could be counted for the same unit:
-- its sender is an address (or domain) registered to a unit: anyone else's mail is identified
-  by its letterhead or held for review, and waits its turn;
-- no waiting message comes from an address or domain registered to any unit the fresh
-  sender could be, so a unit's versions are still recorded in the order they came;
-- no waiting message comes from a Nội vụ staff address (a forward may be any unit's mail);
-- no waiting message has its Message-ID, so a copy never overtakes its original.
-Waiting mail received before every round still open had opened (a first sync's old years)
-can be counted for none of the rounds fresh mail can, so it blocks only by its Message-ID.
-A fresh message that has to wait blocks the later ones like any waiting message. The next poll
-meets each message recorded ahead at its UID, already recorded, and only moves the cursor.
+A first sync of an existing shared mailbox (tens of thousands of old messages) is read in UID
+order, and mail arriving meanwhile would wait behind all of it, unacknowledged. So a poll looks
+for new UIDs every FAST_LANE_SECONDS and records a fresh message at once, without moving the
+mailbox cursor, when no message still waiting can be counted for a round open now, and none
+has its Message-ID (a copy never overtakes its original).
 
-The decisions are plain data in and out (Waiting, ahead); Lane reads the headers from the
-poll's connection between two of its batches, and the poll records what it picks.
+Why not per unit: any waiting message may turn out to be a given unit's, not only one from its
+addresses: a forward from another unit or from Nội vụ staff is counted for the original
+sender, and an unregistered address for the unit its letterhead names. Recorded out of turn, a
+unit's earlier version would become its latest (figures are taken from the highest version).
+Mail received before every round still open had opened can be counted for none of them, so in
+a first sync the old years never hold new mail back; mail of the current period is read in
+turn, however long the queue (a deadline-day burst: ~11 ms a message, bench/fast_lane.py).
+A fresh message that has to wait holds back the later ones like any waiting message. The next
+poll meets each message recorded ahead at its UID, already recorded, and only moves the cursor.
+
+The decisions are plain data in and out (Waiting, ahead, counts_since); Lane reads the headers
+from the poll's connection between two of its batches, and the poll records what it picks.
 """
 
 from __future__ import annotations
@@ -27,57 +28,32 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from baocao.rules.values import RoundInfo, UnitInfo
-from mailer.addresses import address_key, without_tag
+from baocao.rules.values import RoundInfo
 from mailer.inbox import Inbox
-from mailer.message import read_sender
+from mailer.message import read_message_id
 
-__all__ = ["FAST_LANE_SECONDS", "Header", "Lane", "UnitIndex", "Waiting", "ahead", "counts_since"]
+__all__ = ["FAST_LANE_SECONDS", "Header", "Lane", "Waiting", "ahead", "counts_since"]
 
 FAST_LANE_SECONDS = 2.0  # how often a long poll looks for new mail
 
 
 @dataclass(frozen=True)
 class Header:
-    """What is read of a message before it is fetched: its sender and Message-ID."""
+    """What is read of a message before it is fetched."""
 
-    sender: str  # the From address, "" when none could be read
     message_id: str | None
     received: date | None = None  # the server's day (UTC) it arrived, when known
 
 
-class UnitIndex:
-    """Every unit a sender could be counted for: by its exact address, the address without a
-    +tag, or its domain (whether or not identify_unit would find the domain unambiguous)."""
-
-    def __init__(self, units: Iterable[UnitInfo]) -> None:
-        self._by_address: dict[str, set[int]] = {}
-        for unit in units:
-            for address in unit.addresses:
-                self._by_address.setdefault(address_key(address), set()).add(unit.id)
-
-    def candidates(self, sender: str) -> frozenset[int]:
-        key = address_key(sender)
-        if "@" not in key:
-            return frozenset()
-        found: set[int] = set()
-        for k in (key, without_tag(key), "@" + key.rpartition("@")[2]):
-            if k is not None:
-                found |= self._by_address.get(k, set())
-        return frozenset(found)
-
-
 class Waiting:
-    """The messages a poll has yet to record, as counts of what they could block."""
+    """The messages a poll has yet to record, as counts of what they could hold back."""
 
-    def __init__(self, index: UnitIndex, staff: frozenset[str], since: date | None = None
-                 ) -> None:
+    def __init__(self, since: date) -> None:
         """`since`: mail received before this day can be counted for no open round."""
-        self.index, self.staff, self.since = index, staff, since
+        self.since = since
         self._headers: dict[int, Header] = {}
-        self._units: Counter[int] = Counter()
         self._ids: Counter[str] = Counter()
-        self._forwards = 0
+        self._current = 0  # waiting mail that may count for an open round
 
     def __len__(self) -> int:
         return len(self._headers)
@@ -96,21 +72,14 @@ class Waiting:
     def _count(self, header: Header, step: int) -> None:
         if header.message_id:
             self._ids[header.message_id] += step
-        if self.since is not None and header.received is not None \
-                and header.received < self.since:
-            return
-        self._units.update(dict.fromkeys(self.index.candidates(header.sender), step))
-        if address_key(header.sender) in self.staff:
-            self._forwards += step
+        if header.received is None or header.received >= self.since:
+            self._current += step
 
     def allows(self, fresh: Header) -> bool:
         """Whether `fresh` may be recorded before every waiting message (module docstring)."""
-        mine = self.index.candidates(fresh.sender)
-        if not mine or self._forwards > 0:
+        if self._current > 0:
             return False
-        if fresh.message_id and self._ids[fresh.message_id] > 0:
-            return False
-        return not any(self._units[unit] > 0 for unit in mine)
+        return not (fresh.message_id and self._ids[fresh.message_id] > 0)
 
 
 def counts_since(rounds: Iterable[RoundInfo]) -> date:
@@ -131,12 +100,12 @@ def ahead(fresh: Sequence[tuple[int, Header]], waiting: Waiting) -> list[int]:
     return chosen
 
 
-_FIELDS = ("FROM", "MESSAGE-ID")
+_FIELDS = ("MESSAGE-ID",)
 
 
 def _headers(inbox: Inbox, uids: Sequence[int]) -> list[tuple[int, Header]]:
     def header(head: bytes, when: datetime | None) -> Header:
-        return Header(*read_sender(head), received=when.date() if when is not None else None)
+        return Header(read_message_id(head), when.date() if when is not None else None)
 
     return [(uid, header(*peeked)) for uid, peeked in inbox.peek(uids, _FIELDS).items()]
 
@@ -147,13 +116,12 @@ class Lane:
     `recorded(uid)` as each is done. The waiting set is read (one header fetch) only once new
     mail has come: a short poll costs nothing."""
 
-    def __init__(self, inbox: Inbox, backlog: Sequence[int], units: Sequence[UnitInfo],
-                 rounds: Sequence[RoundInfo], staff: frozenset[str],
+    def __init__(self, inbox: Inbox, backlog: Sequence[int], rounds: Sequence[RoundInfo],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.inbox, self.clock = inbox, clock
         self.left = set(backlog)
         self.top = max(backlog, default=0)
-        self.units, self.rounds, self.staff = units, rounds, staff
+        self.rounds = rounds
         self.waiting: Waiting | None = None
         self.next_look = clock() + FAST_LANE_SECONDS
         self.went: list[int] = []  # fresh UIDs recorded ahead
@@ -174,8 +142,7 @@ class Lane:
             return []
         self.top = max(new)
         if self.waiting is None:
-            self.waiting = Waiting(UnitIndex(self.units), self.staff,
-                                   counts_since(self.rounds))
+            self.waiting = Waiting(counts_since(self.rounds))
             for uid, header in _headers(self.inbox, sorted(self.left)):
                 self.waiting.add(uid, header)
         chosen = ahead(_headers(self.inbox, new), self.waiting)

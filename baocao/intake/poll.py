@@ -52,7 +52,6 @@ from baocao.outbound.notices import queue_notice_digest
 from baocao.registry.snapshots import Snapshot, SnapshotCache, load_snapshot
 from baocao.rules.dedup import content_key
 from baocao.rules.intake import PLAUSIBLE_YEARS, Outcome, ProblemNote, decide
-from mailer.addresses import address_key
 from mailer.inbox import FetchedMessage, Inbox
 from mailer.message import Envelope, parse_envelope
 from store import lease
@@ -229,8 +228,7 @@ def _poll(
         if outcome.message_row is not None:
             act([outcome.message_row], fetched.uid)
 
-    staff = frozenset(address_key(a) for a in app.settings.trust.staff_addresses)
-    lane = Lane(inbox, uids, snapshot.units, snapshot.rounds, staff)
+    lane = Lane(inbox, uids, snapshot.rounds)
     with ParsePool(memory_bytes=app.settings.intake.parse_memory_bytes) as pool, \
             _Ahead(app, inbox.fetch(uids, spool=spool), snapshot, pool) as ahead:
         for count, (fetched, early) in enumerate(ahead, start=1):

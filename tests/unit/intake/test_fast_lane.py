@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from baocao.config.context import App
 from baocao.intake import fast_lane
-from baocao.intake.fast_lane import Header, UnitIndex, Waiting, ahead, counts_since
+from baocao.intake.fast_lane import Header, Waiting, ahead, counts_since
 from baocao.intake.poll import poll_once
 from baocao.registry.rounds import RoundSpec, add_round
 from baocao.rules.deadlines import DeadlineRule
-from baocao.rules.values import RoundInfo, UnitInfo
+from baocao.rules.values import RoundInfo
 from devtools.embedded_imap import PymapServer
 from devtools.embedded_smtp import CapturingSmtpServer
 from devtools.samples import sample_report, unit_email
@@ -23,81 +23,15 @@ from devtools.seed import DISTRICT_UNITS
 from devtools.testbed import INBOX_ADDRESS, make_app, seed_units
 from store.models import InboundMessage, MailboxState, Outbox
 
-UNITS = [
-    UnitInfo(1, "A", "Phòng A", None, "phong", ("vanthu@a.vn", "pho@a.vn")),
-    UnitInfo(2, "B", "Xã B", None, "xa", ("@xab.gov.vn",)),
-    UnitInfo(3, "C", "Xã C", None, "xa", ("ubnd.c@gmail.com",)),
-]
-STAFF = frozenset({"noivu@huyen.vn"})
+OLD, NOW = date(2024, 11, 3), date(2025, 5, 20)
+SINCE = date(2025, 4, 30)  # a round opening on 1/5/2025
 
 
 def waiting(*headers: Header) -> Waiting:
-    w = Waiting(UnitIndex(UNITS), STAFF)
+    w = Waiting(SINCE)
     for uid, header in enumerate(headers, start=1):
         w.add(uid, header)
     return w
-
-
-def test_candidates_by_address_tag_and_domain() -> None:
-    index = UnitIndex(UNITS)
-    assert index.candidates("VanThu@A.vn") == {1}
-    assert index.candidates("pho+baocao@a.vn") == {1}
-    assert index.candidates("ketoan@xab.gov.vn") == {2}
-    assert index.candidates("someone@gmail.com") == frozenset()
-    assert index.candidates("not an address") == frozenset()
-
-
-def test_a_unit_with_nothing_waiting_goes_ahead() -> None:
-    w = waiting(Header("ubnd.c@gmail.com", "<c1@x>"), Header("stranger@spam.example", None))
-    assert w.allows(Header("vanthu@a.vn", "<a1@x>"))
-    assert w.allows(Header("ketoan@xab.gov.vn", "<b1@x>"))
-    assert not w.allows(Header("ubnd.c@gmail.com", "<c2@x>"))  # its earlier mail waits
-
-
-def test_another_address_or_the_domain_of_the_same_unit_blocks() -> None:
-    assert not waiting(Header("pho@a.vn", None)).allows(Header("vanthu@a.vn", None))
-    assert not waiting(Header("x@xab.gov.vn", None)).allows(Header("y@xab.gov.vn", None))
-
-
-def test_unregistered_senders_staff_forwards_and_copies() -> None:
-    w = waiting(Header("ubnd.c@gmail.com", "<same@x>"))
-    assert not w.allows(Header("someone@gmail.com", None))  # only a registered sender
-    assert not w.allows(Header("", None))
-    assert not w.allows(Header("vanthu@a.vn", "<same@x>"))  # a copy waits for its original
-    assert not waiting(Header("noivu@huyen.vn", None)).allows(Header("vanthu@a.vn", None))
-
-
-def test_removing_what_was_recorded_unblocks() -> None:
-    w = waiting(Header("pho@a.vn", "<p@x>"), Header("noivu@huyen.vn", None))
-    w.remove(2)
-    assert not w.allows(Header("vanthu@a.vn", None))
-    w.remove(1)
-    w.remove(1)  # twice changes nothing
-    assert w.allows(Header("vanthu@a.vn", "<p@x>")) and len(w) == 0
-
-
-def test_a_fresh_message_that_waits_blocks_the_next_of_its_unit() -> None:
-    w = waiting(Header("pho@a.vn", None))
-    chosen = ahead([(12, Header("ubnd.c@gmail.com", None)), (10, Header("vanthu@a.vn", None)),
-                    (11, Header("ketoan@xab.gov.vn", None))], w)
-    assert chosen == [11, 12]
-    w.remove(1)  # the backlog's mail of unit A is recorded; its fresh one still waits
-    assert ahead([(13, Header("vanthu@a.vn", None))], w) == []
-
-
-def test_mail_older_than_every_open_round_blocks_only_its_copies() -> None:
-    # A first sync: last year's mail of unit A waits, but counts for no round open now.
-    rounds = [round_info(date(2025, 5, 1)), round_info(date(2024, 1, 1), closed=True)]
-    since = counts_since(rounds)
-    assert since == date(2025, 4, 30)
-    w = Waiting(UnitIndex(UNITS), STAFF, since)
-    w.add(1, Header("pho@a.vn", "<old@x>", received=date(2024, 11, 3)))
-    w.add(2, Header("noivu@huyen.vn", None, received=date(2024, 11, 3)))
-    assert w.allows(Header("vanthu@a.vn", None))
-    assert not w.allows(Header("vanthu@a.vn", "<old@x>"))
-    w.add(3, Header("pho@a.vn", None, received=date(2025, 4, 30)))  # maybe the office's 1/5
-    assert not w.allows(Header("vanthu@a.vn", None))
-    assert counts_since([round_info(date(2025, 5, 1), closed=True)]) == date.max
 
 
 def round_info(opens: date, closed: bool = False) -> RoundInfo:
@@ -105,9 +39,51 @@ def round_info(opens: date, closed: bool = False) -> RoundInfo:
                      frozenset({"xa"}), closed=closed)
 
 
+def test_counting_starts_a_day_before_the_first_open_round() -> None:
+    rounds = [round_info(date(2025, 5, 1)), round_info(date(2024, 1, 1), closed=True),
+              round_info(date(2025, 9, 1))]
+    assert counts_since(rounds) == SINCE
+    assert counts_since([round_info(date(2025, 5, 1), closed=True)]) == date.max
+    assert counts_since([]) == date.max
+
+
+def test_old_mail_holds_back_only_its_copies() -> None:
+    # A first sync: last year's mail waits, and counts for no round open now.
+    w = waiting(Header("<old@x>", OLD), Header(None, OLD))
+    assert w.allows(Header("<new@x>", NOW)) and w.allows(Header(None, NOW))
+    assert not w.allows(Header("<old@x>", NOW))  # a copy waits for its original
+
+
+def test_any_mail_of_the_current_period_holds_everything_back() -> None:
+    # It may be any unit's (a forward, a letterhead): recorded in turn, versions stay in order.
+    assert not waiting(Header("<a@x>", SINCE)).allows(Header("<b@x>", NOW))
+    assert not waiting(Header("<a@x>", None)).allows(Header("<b@x>", NOW))  # date unknown
+
+
+def test_removing_what_was_recorded_lets_mail_through() -> None:
+    w = waiting(Header("<a@x>", NOW), Header("<b@x>", OLD))
+    w.remove(1)
+    assert w.allows(Header("<c@x>", NOW))
+    w.remove(1)  # twice changes nothing
+    assert not w.allows(Header("<b@x>", NOW)) and len(w) == 1
+
+
+def test_a_fresh_message_that_waits_holds_back_the_later_ones() -> None:
+    w = waiting(Header("<copy@x>", OLD))
+    assert ahead([(12, Header("<z@x>", NOW)), (10, Header("<copy@x>", NOW)),
+                  (11, Header("<y@x>", NOW))], w) == []
+    w.remove(1)
+    w.remove(10)  # recorded by the next poll
+    assert ahead([(13, Header("<w@x>", NOW))], w) == []  # 11 and 12 still wait
+    for uid in (11, 12, 13):
+        w.remove(uid)
+    assert ahead([(14, Header("<v@x>", NOW))], w) == [14]
+
+
 # -- in a poll --------------------------------------------------------------------------------
 
 WHEN = datetime(2025, 5, 20, 3, tzinfo=UTC)
+LAST_YEAR = datetime(2024, 11, 20, 3, tzinfo=UTC)  # before the round opened (1/1/2025)
 
 
 def mail(unit: int, i: int) -> bytes:
@@ -133,14 +109,10 @@ def app(tmp_path: Path, pymap_server: PymapServer, smtp_server: CapturingSmtpSer
     return app
 
 
-def session_uid(app: App, message_id: str) -> int:
-    with app.sessions() as session:
-        uid = session.scalar(select(InboundMessage.uid)
-                             .where(InboundMessage.message_id == message_id))
-    if uid is None:  # not recorded yet: its UID on the server
-        with app.inbox_factory() as inbox:
-            uid = max(inbox.uids_from(1))
-    return uid
+def server_uid(app: App, position: int) -> int:
+    """The UID of the `position`-th message (0-based) on the server."""
+    with app.inbox_factory() as inbox:
+        return sorted(inbox.uids_from(1))[position]
 
 
 def recorded(app: App) -> list[str]:
@@ -149,46 +121,56 @@ def recorded(app: App) -> list[str]:
                                     .order_by(InboundMessage.id)))
 
 
-def test_new_mail_is_recorded_ahead_of_a_backlog_unless_its_unit_has_mail_waiting(
+def test_new_mail_goes_ahead_of_a_first_sync_of_old_mail(
     app: App, pymap_server: PymapServer
 ) -> None:
-    for i in range(8):  # the backlog: units 0 and 1
-        pymap_server.deliver(mail(i % 2, i), WHEN)
+    for i in range(8):  # last year's mail of units 0 and 1, one of it delivered again now
+        pymap_server.deliver(mail(i % 2, i), LAST_YEAR)
     woken: list[int] = []
 
     def arrive(done: int, _total: int) -> None:
-        if done == 3:  # new mail while the backlog is read: unit 2 (nothing waiting), unit 0
+        if done == 3:  # new mail while the old is read; the second is a copy of old mail
             pymap_server.deliver(mail(2, 100), WHEN)
-            pymap_server.deliver(mail(0, 101), WHEN)
+            pymap_server.deliver(mail(0, 6), WHEN)
+            pymap_server.deliver(mail(1, 101), WHEN)
 
     report = poll_once(app, progress=arrive, on_ahead=lambda: woken.append(1))
     order = recorded(app)
     assert order.index("<lane-2-100@x.vn>") < order.index("<lane-1-7@x.vn>")  # went ahead
-    assert "<lane-0-101@x.vn>" not in order  # unit 0 still had mail waiting: next poll
+    assert "<lane-1-101@x.vn>" not in order  # behind the copy, which waits for its original
     assert report.fetched == 9 and report.ahead == 1 and woken
     with app.sessions() as session:
         cursor = session.scalar(select(MailboxState.next_uid))
-        last = session.scalar(select(InboundMessage.uid)
-                              .where(InboundMessage.message_id == "<lane-1-7@x.vn>"))
         acks = session.scalar(select(func.count(Outbox.id))
                               .where(Outbox.kind == "acknowledgement"))
-    waited = session_uid(app, "<lane-0-101@x.vn>")
-    assert cursor == waited  # past the backlog, up to the fresh mail that had to wait
-    assert last < waited and acks == 9
+    assert cursor == server_uid(app, 9)  # up to the copy: the first new mail that waited
+    assert acks == 9
 
     second = poll_once(app)
-    assert recorded(app)[-1] == "<lane-0-101@x.vn>"
-    assert second.fetched == 1 and second.duplicates == 0  # what went ahead is not read again
-    third = poll_once(app)
-    assert third.fetched == 0
-    assert sorted(recorded(app)) == sorted(set(recorded(app))) and len(recorded(app)) == 10
+    assert recorded(app)[-1] == "<lane-1-101@x.vn>"
+    assert second.fetched == 2 and second.duplicates == 1  # the copy is the old mail's
+    assert poll_once(app).fetched == 0
+    assert len(recorded(app)) == len(set(recorded(app))) == 10
+
+
+def test_mail_of_the_current_period_is_read_in_turn(app: App, pymap_server: PymapServer) -> None:
+    for i in range(6):
+        pymap_server.deliver(mail(i % 2, i), WHEN)
+
+    def arrive(done: int, _total: int) -> None:
+        if done == 2:
+            pymap_server.deliver(mail(2, 100), WHEN)
+
+    report = poll_once(app, progress=arrive)
+    assert report.fetched == 6 and report.ahead == 0
+    assert poll_once(app).fetched == 1 and recorded(app)[-1] == "<lane-2-100@x.vn>"
 
 
 def test_a_short_poll_never_looks(app: App, pymap_server: PymapServer,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fast_lane, "FAST_LANE_SECONDS", 3600.0)
     for i in range(3):
-        pymap_server.deliver(mail(i, i), WHEN)
+        pymap_server.deliver(mail(i, i), LAST_YEAR)
 
     def arrive(done: int, _total: int) -> None:
         if done == 1:
