@@ -238,8 +238,8 @@ def _poll(
             lane.recorded(fetched.uid)
             if not lane.due():
                 continue
-            # Mail that came meanwhile, when nothing waiting can be the same unit's: recorded
-            # now, the cursor left where the backlog is (intake.fast_lane).
+            # Mail that came meanwhile, when nothing waiting can count for an open round:
+            # recorded now, the cursor left where the backlog is (intake.fast_lane).
             chosen = lane.fresh()
             for new in inbox.fetch(chosen, spool=spool):
                 handle(new, ahead.early(new), advance=False)
