@@ -16,23 +16,24 @@ turn, however long the queue (a deadline-day burst: ~11 ms a message, bench/fast
 A fresh message that has to wait holds back the later ones like any waiting message. The next
 poll meets each message recorded ahead at its UID, already recorded, and only moves the cursor.
 
-The decisions are plain data in and out (Waiting, ahead, counts_since); Lane reads the headers
-from the poll's connection between two of its batches, and the poll records what it picks.
+The decisions are plain data in and out (Waiting, ahead, rules.values.first_countable_day);
+Lane reads the headers from the poll's connection between two of its batches, and the poll
+records what it picks.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from baocao.rules.values import RoundInfo
+from baocao.rules.values import RoundInfo, first_countable_day
 from mailer.inbox import Inbox
 from mailer.message import read_message_id
 
-__all__ = ["FAST_LANE_SECONDS", "Header", "Lane", "Waiting", "ahead", "counts_since"]
+__all__ = ["FAST_LANE_SECONDS", "Header", "Lane", "Waiting", "ahead"]
 
 FAST_LANE_SECONDS = 2.0  # how often a long poll looks for new mail
 
@@ -80,13 +81,6 @@ class Waiting:
         if self._current > 0:
             return False
         return not (fresh.message_id and self._ids[fresh.message_id] > 0)
-
-
-def counts_since(rounds: Iterable[RoundInfo]) -> date:
-    """The first day mail can be counted for a round still open (a day early: the server's
-    UTC date may be the day before the office's); date.max when no round is open."""
-    first = min((r.opens_on for r in rounds if not r.closed), default=None)
-    return date.max if first is None else first - timedelta(days=1)
 
 
 def ahead(fresh: Sequence[tuple[int, Header]], waiting: Waiting) -> list[int]:
@@ -142,7 +136,7 @@ class Lane:
             return []
         self.top = max(new)
         if self.waiting is None:
-            self.waiting = Waiting(counts_since(self.rounds))
+            self.waiting = Waiting(first_countable_day(self.rounds))
             for uid, header in _headers(self.inbox, sorted(self.left)):
                 self.waiting.add(uid, header)
         chosen = ahead(_headers(self.inbox, new), self.waiting)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -32,7 +32,7 @@ from baocao.rules.intake import (
     Outcome,
     ProblemNote,
 )
-from baocao.rules.values import identify_unit
+from baocao.rules.values import first_countable_day, identify_unit
 from mailer.addresses import address_key
 from parsers.admin import AdminMeta
 from parsers.forms import FormSpec
@@ -44,6 +44,10 @@ _FORM_VALUES = cast(Table, FormValue.__table__)  # Core: the ORM's bulk path cos
 # A unit's versions so far in a round: the new submission is the next one.
 _VERSIONS = select(func.count(Submission.id)).where(
     Submission.round_id == bindparam("round_id"), Submission.unit_id == bindparam("unit_id"))
+
+# Mail this long before every open round began is of an earlier period (a first sync's old
+# years); mail a few days early (a plan sent before its round opens) is still answered.
+OLD_PERIOD = timedelta(days=31)
 
 NOTICE_TITLES: dict[Hold | None, str] = {
     Hold.FORGERY: "Thư nghi giả mạo người gửi",
@@ -106,7 +110,9 @@ def _acknowledge(
 ) -> int:
     """Queue what baocao.rules.acknowledge decides; what the caps withhold is a problem noted."""
     envelope = prepared.envelope
-    wanted = wants_reply(piece)
+    old_period = (message.received_at.date() + OLD_PERIOD
+                  < first_countable_day(prepared.intake.rounds))
+    wanted = wants_reply(piece, old_period)
     if not wanted or piece.unit is None or not envelope.sender:
         return 0
     now, schedule = app.clock(), app.settings.schedule

@@ -19,11 +19,18 @@ from baocao.rules.intake import Decision, Hold
 HOLDS_ANSWERED = frozenset({Hold.NO_FILES, Hold.NO_ROUND, Hold.ROUND_UNCLEAR})
 
 
-def wants_reply(decision: Decision) -> bool:
-    """A submission is acknowledged; a held mail only when the unit can act on the answer."""
+def wants_reply(decision: Decision, old_period: bool = False) -> bool:
+    """A submission is acknowledged, however old; a held mail only when the unit can act on the
+    answer, which it cannot for mail of a period before every open round (`old_period`, set
+    by baocao.intake.record a month before rules.values.first_countable_day): a first sync
+    reads years of old mail, and telling a unit that its mail of last spring answers no open
+    round is noise that would also use up its daily cap, so that its real report of today
+    went unacknowledged."""
     if decision.unit is None:
         return False
-    return decision.is_submission or decision.hold in HOLDS_ANSWERED
+    if decision.is_submission:
+        return True
+    return decision.hold in HOLDS_ANSWERED and not old_period
 
 
 class Reply(StrEnum):

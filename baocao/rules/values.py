@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from mailer.addresses import address_key, without_tag
 
@@ -60,6 +60,14 @@ class RoundInfo:
         so a round declared ahead (`rounds add --opens`) takes no mail before it opens.
         """
         return not self.closed and self.opens_on <= day
+
+
+def first_countable_day(rounds: Iterable[RoundInfo]) -> date:
+    """The first day mail can count for a round still open, a day early (the server's UTC
+    date may be the day before the office's); date.max when no round is open. Mail received
+    before it answers none of them: a first sync's old periods."""
+    first = min((r.opens_on for r in rounds if not r.closed), default=None)
+    return date.max if first is None else first - timedelta(days=1)
 
 
 @dataclass(frozen=True)

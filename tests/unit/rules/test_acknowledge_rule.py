@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import pytest
 
 from baocao.rules.acknowledge import Reply, ReplyFacts, reply_for, wants_reply
 from baocao.rules.intake import Decision, Hold, Outcome
-from baocao.rules.values import UnitInfo
+from baocao.rules.values import RoundInfo, UnitInfo, first_countable_day
 
 UNIT = UnitInfo(1, "xa-a", "UBND xã A", None, "xa", ("ubnd@a.vn",))
 
@@ -31,6 +32,25 @@ UNIT = UnitInfo(1, "xa-a", "UBND xã A", None, "xa", ("ubnd@a.vn",))
 )
 def test_what_deserves_an_answer(decision: Decision, wanted: bool) -> None:
     assert wants_reply(decision) is wanted
+
+
+def test_held_mail_of_an_old_period_is_not_answered_but_a_submission_is() -> None:
+    # A first sync: last spring's mail answers no open round; saying so helps nobody.
+    held = Decision(Outcome.QUARANTINED, unit=UNIT, hold=Hold.NO_ROUND)
+    assert wants_reply(held) and not wants_reply(held, old_period=True)
+    assert wants_reply(Decision(Outcome.ACCEPTED, unit=UNIT), old_period=True)
+
+
+def test_the_first_day_mail_can_count() -> None:
+    def opening(day: date, closed: bool = False) -> RoundInfo:
+        return RoundInfo(1, "R", "Báo cáo", "periodic", day, date(2025, 6, 1), "", frozenset(),
+                         frozenset({"xa"}), closed=closed)
+
+    rounds = [opening(date(2025, 5, 1)), opening(date(2024, 1, 1), closed=True),
+              opening(date(2025, 9, 1))]
+    assert first_countable_day(rounds) == date(2025, 4, 30)
+    assert first_countable_day([opening(date(2025, 5, 1), closed=True)]) == date.max
+    assert first_countable_day([]) == date.max
 
 
 BASE = ReplyFacts(wanted=True, sender="ubnd@a.vn", stranger=False, unit_over_daily_cap=False,
