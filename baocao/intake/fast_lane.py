@@ -141,7 +141,8 @@ class Lane:
                 self.waiting.add(uid, header)
         chosen = ahead(_headers(self.inbox, new), self.waiting)
         self.went += chosen
-        self.held += [uid for uid in new if uid not in chosen]
+        went = set(chosen)
+        self.held += [uid for uid in new if uid not in went]
         return chosen
 
     def cursor_after_backlog(self) -> int | None:
