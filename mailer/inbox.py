@@ -48,6 +48,7 @@ from imapclient.imapclient import _parse_untagged_response
 from imapclient.response_parser import parse_response
 
 from mailer.errors import PermanentMailError, TransientMailError
+from mailer.message import as_utc
 from mailer.tls import certificate_hint, client_context
 
 IMAPLIB_LOGGER = "imapclient.imaplib"  # where imapclient sends imaplib's own debug lines
@@ -548,7 +549,7 @@ class Inbox:
                              if k.startswith(b"BODY[HEADER") and isinstance(v, bytes)), None)
                 when = values.get(b"INTERNALDATE")
                 if head is not None:
-                    found[int(uid)] = (head, _utc(when) if isinstance(when, datetime) else None)
+                    found[int(uid)] = (head, as_utc(when) if isinstance(when, datetime) else None)
         return found
 
     def _gone(self, uid: int) -> None:
@@ -664,7 +665,7 @@ class Inbox:
         return FetchedMessage(
             uid=uid,
             raw=raw,
-            internaldate=_utc(when),
+            internaldate=as_utc(when),
             size=int(size) if isinstance(size, int) else len(raw),
         )
 
@@ -877,11 +878,6 @@ def _plan(
         total += size
     if batch:
         yield False, batch
-
-
-def _utc(when: datetime) -> datetime:
-    # INTERNALDATE always carries a zone; a naive one is read as UTC, to be safe.
-    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _join(chunks: Iterable[bytes], size_hint: int) -> bytes:

@@ -36,7 +36,7 @@ from mailer.decoding import (
 from mailer.hoist import hoist
 from mailer.parts import AttachmentPart, Walker, html_to_text
 
-__all__ = ["MAX_BODY_CHARS", "MAX_REFERENCES", "Envelope", "parse_envelope", "read_message_id"]
+__all__ = ["MAX_BODY_CHARS", "MAX_REFERENCES", "Envelope", "as_utc", "parse_envelope", "read_message_id"]
 
 MAX_BODY_CHARS = 100_000
 MAX_REFERENCES = 100
@@ -161,7 +161,8 @@ def _content_type_bytes(raw: bytes) -> int:
     return total
 
 
-def _utc(when: datetime) -> datetime:
+def as_utc(when: datetime) -> datetime:
+    """`when` in UTC; a naive value is read as UTC (server times always carry a zone)."""
     if when.tzinfo is None:
         return when.replace(tzinfo=UTC)
     return when.astimezone(UTC)
@@ -220,7 +221,7 @@ def _envelope(
         reply_to=reply_to,
         subject=subject,
         date_header=_date(first_raw(items, "Date")),
-        received_at=_utc(received_at),
+        received_at=as_utc(received_at),
         body_text=body,
         attachments=tuple(walker.attachments),
         automatic=automatic_reason(
@@ -292,7 +293,7 @@ def parse_envelope(
         reply_to=None,
         subject="",
         date_header=None,
-        received_at=_utc(received_at),
+        received_at=as_utc(received_at),
         body_text="",
         attachments=(),
         automatic=None,

@@ -55,14 +55,16 @@ class Outcome:
     detail: str = ""
 
 
-def _address_space() -> int:
-    """Current virtual size of this process, so the cap is a budget on top of it."""
+def address_space(pid: int | str = "self") -> int | None:
+    """A process's virtual size (what RLIMIT_AS caps; this process's by default), None when
+    /proc cannot say: a cap is a budget on top of it, and a parse worker that grew too much
+    is replaced (workers)."""
     try:
-        with open("/proc/self/statm", encoding="ascii") as f:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as f:
             pages = int(f.read().split()[0])
         return pages * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError):
-        return 0
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _answer(func: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
@@ -87,7 +89,7 @@ def confine(budget: int, scratch: str | None) -> None:
     os.setsid()
     if scratch is not None:  # for it and its programs; the parent removes it afterwards
         os.environ["TMPDIR"] = tempfile.tempdir = scratch
-    limit = _address_space() + budget
+    limit = (address_space() or 0) + budget
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 

@@ -41,7 +41,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from baocao.intake.sandbox import Outcome, _answer, confine, kill_all
+from baocao.intake.sandbox import Outcome, _answer, address_space, confine, kill_all
 
 log = logging.getLogger(__name__)
 
@@ -67,18 +67,6 @@ def _libc() -> Any:
 
 
 _LIBC = _libc()  # loaded in the parent: a worker must not load libraries under its cap
-
-
-def _address_space(pid: int) -> int | None:
-    """A process's virtual size (what its RLIMIT_AS caps), None when /proc cannot say."""
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as f:
-            return int(f.read().split()[0]) * _PAGE
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _write_frame(fd: int, data: bytes) -> None:
@@ -162,12 +150,12 @@ class _Worker:
         os.close(ans_write)
         self.pid: int | None = pid
         # Its size as a copy of the parent, which is what its cap is counted from (confine).
-        self.base_size = _address_space(pid)
+        self.base_size = address_space(pid)
 
     def grown(self) -> int:
         """Bytes its address space grew since it started (0 when unknown)."""
         pid = self.pid
-        now = _address_space(pid) if pid is not None else None
+        now = address_space(pid) if pid is not None else None
         return 0 if now is None or self.base_size is None else now - self.base_size
 
     def ask(self, func: Callable[..., Any], args: tuple[Any, ...], seconds: float) -> Outcome:
