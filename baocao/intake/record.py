@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
@@ -22,7 +22,13 @@ from baocao.outbound.caps import over_cap, queue_cap_notice, to_strangers_last_h
 from baocao.outbound.notices import record_notice
 from baocao.outbound.outbox import Queued
 from baocao.registry.forms import load_form_spec
-from baocao.rules.acknowledge import Reply, ReplyFacts, reply_for, wants_reply
+from baocao.rules.acknowledge import (
+    Reply,
+    ReplyFacts,
+    of_an_earlier_period,
+    reply_for,
+    wants_reply,
+)
 from baocao.rules.intake import (
     Decision,
     FileReport,
@@ -32,7 +38,7 @@ from baocao.rules.intake import (
     Outcome,
     ProblemNote,
 )
-from baocao.rules.values import first_countable_day, identify_unit
+from baocao.rules.values import identify_unit
 from mailer.addresses import address_key
 from parsers.admin import AdminMeta
 from parsers.forms import FormSpec
@@ -44,10 +50,6 @@ _FORM_VALUES = cast(Table, FormValue.__table__)  # Core: the ORM's bulk path cos
 # A unit's versions so far in a round: the new submission is the next one.
 _VERSIONS = select(func.count(Submission.id)).where(
     Submission.round_id == bindparam("round_id"), Submission.unit_id == bindparam("unit_id"))
-
-# Mail this long before every open round began is of an earlier period (a first sync's old
-# years); mail a few days early (a plan sent before its round opens) is still answered.
-OLD_PERIOD = timedelta(days=31)
 
 NOTICE_TITLES: dict[Hold | None, str] = {
     Hold.FORGERY: "Thư nghi giả mạo người gửi",
@@ -110,12 +112,12 @@ def _acknowledge(
 ) -> int:
     """Queue what baocao.rules.acknowledge decides; what the caps withhold is a problem noted."""
     envelope = prepared.envelope
-    old_period = (message.received_at.date() + OLD_PERIOD
-                  < first_countable_day(prepared.intake.rounds))
-    wanted = wants_reply(piece, old_period)
+    now = app.clock()
+    wanted = wants_reply(piece, of_an_earlier_period(message.received_at,
+                                                     prepared.intake.rounds, now))
     if not wanted or piece.unit is None or not envelope.sender:
         return 0
-    now, schedule = app.clock(), app.settings.schedule
+    schedule = app.settings.schedule
     stranger = is_stranger(envelope.sender, prepared.intake)
     reply = reply_for(ReplyFacts(
         wanted=wanted, sender=envelope.sender, stranger=stranger,

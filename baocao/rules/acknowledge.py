@@ -10,19 +10,37 @@ with a problem noted. The database counts are read by the caller (baocao.intake.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from baocao.rules.intake import Decision, Hold
+from baocao.rules.values import RoundInfo, first_countable_day
 
 # Held mail whose sender can put it right, so is told it is not counted yet.
 HOLDS_ANSWERED = frozenset({Hold.NO_FILES, Hold.NO_ROUND, Hold.ROUND_UNCLEAR})
 
 
+# Mail this long before every open round began is of an earlier period (a first sync's old
+# years); mail a few days early (a plan sent before its round opens) is still answered.
+EARLIER_PERIOD = timedelta(days=31)
+
+
+def of_an_earlier_period(received_at: datetime, rounds: Iterable[RoundInfo],
+                         now: datetime) -> bool:
+    """Whether mail received then belongs to a period before every open round began; with no
+    round open (an install before its first round is declared), whether it is that old now."""
+    first = first_countable_day(rounds)
+    if first == date.max:
+        return received_at + EARLIER_PERIOD < now
+    return received_at.date() + EARLIER_PERIOD < first
+
+
 def wants_reply(decision: Decision, old_period: bool = False) -> bool:
     """A submission is acknowledged, however old; a held mail only when the unit can act on the
-    answer, which it cannot for mail of a period before every open round (`old_period`, set
-    by baocao.intake.record a month before rules.values.first_countable_day): a first sync
+    answer, which it cannot for mail of a period before every open round (`old_period`,
+    of_an_earlier_period): a first sync
     reads years of old mail, and telling a unit that its mail of last spring answers no open
     round is noise that would also use up its daily cap, so that its real report of today
     went unacknowledged."""

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
-from baocao.rules.acknowledge import Reply, ReplyFacts, reply_for, wants_reply
+from baocao.rules.acknowledge import (
+    Reply,
+    ReplyFacts,
+    of_an_earlier_period,
+    reply_for,
+    wants_reply,
+)
 from baocao.rules.intake import Decision, Hold, Outcome
 from baocao.rules.values import RoundInfo, UnitInfo, first_countable_day
 
@@ -51,6 +57,13 @@ def test_the_first_day_mail_can_count() -> None:
     assert first_countable_day(rounds) == date(2025, 4, 30)
     assert first_countable_day([opening(date(2025, 5, 1), closed=True)]) == date.max
     assert first_countable_day([]) == date.max
+    # A month of grace: a plan sent days before its round opens is still answered.
+    now = datetime(2025, 10, 1, tzinfo=UTC)
+    assert not of_an_earlier_period(datetime(2025, 4, 28, tzinfo=UTC), rounds, now)
+    assert of_an_earlier_period(datetime(2025, 3, 29, tzinfo=UTC), rounds, now)
+    # No round open: mail of the last month is still told so; older mail is not answered.
+    assert not of_an_earlier_period(datetime(2025, 9, 10, tzinfo=UTC), [], now)
+    assert of_an_earlier_period(datetime(2025, 8, 20, tzinfo=UTC), [], now)
 
 
 BASE = ReplyFacts(wanted=True, sender="ubnd@a.vn", stranger=False, unit_over_daily_cap=False,
