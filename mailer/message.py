@@ -36,7 +36,9 @@ from mailer.decoding import (
 from mailer.hoist import hoist
 from mailer.parts import AttachmentPart, Walker, html_to_text
 
-__all__ = ["MAX_BODY_CHARS", "MAX_REFERENCES", "Envelope", "as_utc", "parse_envelope", "read_message_id"]
+__all__ = [
+    "MAX_BODY_CHARS", "MAX_REFERENCES", "Envelope", "as_utc", "parse_envelope", "read_message_id",
+]
 
 MAX_BODY_CHARS = 100_000
 MAX_REFERENCES = 100
